@@ -1,0 +1,88 @@
+#include "layout.h"
+
+#include <cstddef>
+
+#include "tsprof.h"
+
+#define FIELD(obj, type, field) obj.Set(#field, Napi::Number::New(env, offsetof(type, field)))
+
+Napi::Value Layout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+
+  Napi::Object key = Napi::Object::New(env);
+  key.Set("size", Napi::Number::New(env, sizeof(tsprof_count_key)));
+  FIELD(key, tsprof_count_key, pid);
+  FIELD(key, tsprof_count_key, tid);
+  FIELD(key, tsprof_count_key, start_ns);
+  FIELD(key, tsprof_count_key, exec_id);
+  FIELD(key, tsprof_count_key, ustack_id);
+  FIELD(key, tsprof_count_key, kstack_id);
+  out.Set("tsprof_count_key", key);
+
+  Napi::Object rec = Napi::Object::New(env);
+  rec.Set("size", Napi::Number::New(env, sizeof(tsprof_count_rec)));
+  FIELD(rec, tsprof_count_rec, key);
+  FIELD(rec, tsprof_count_rec, count);
+  out.Set("tsprof_count_rec", rec);
+
+  Napi::Object ev = Napi::Object::New(env);
+  ev.Set("size", Napi::Number::New(env, sizeof(tsprof_event)));
+  FIELD(ev, tsprof_event, ktime_ns);
+  FIELD(ev, tsprof_event, start_ns);
+  FIELD(ev, tsprof_event, exec_id);
+  FIELD(ev, tsprof_event, type);
+  FIELD(ev, tsprof_event, pid);
+  FIELD(ev, tsprof_event, tid);
+  FIELD(ev, tsprof_event, ppid);
+  FIELD(ev, tsprof_event, comm);
+  FIELD(ev, tsprof_event, filename);
+  out.Set("tsprof_event", ev);
+
+  Napi::Object ks = Napi::Object::New(env);
+  ks.Set("size", Napi::Number::New(env, sizeof(tsprof_kstats)));
+  FIELD(ks, tsprof_kstats, samples);
+  FIELD(ks, tsprof_kstats, lost_count_full);
+  FIELD(ks, tsprof_kstats, lost_ustack);
+  FIELD(ks, tsprof_kstats, lost_kstack);
+  FIELD(ks, tsprof_kstats, lost_events);
+  out.Set("tsprof_kstats", ks);
+
+  Napi::Object h = Napi::Object::New(env);
+  h.Set("size", Napi::Number::New(env, sizeof(tsprof_drain_header)));
+  FIELD(h, tsprof_drain_header, magic);
+  FIELD(h, tsprof_drain_header, version);
+  FIELD(h, tsprof_drain_header, drain_ktime_ns);
+  FIELD(h, tsprof_drain_header, kstats);
+  FIELD(h, tsprof_drain_header, n_events);
+  FIELD(h, tsprof_drain_header, n_counts);
+  FIELD(h, tsprof_drain_header, n_stacks);
+  FIELD(h, tsprof_drain_header, n_sideband_chunks);
+  FIELD(h, tsprof_drain_header, sideband_lost);
+  FIELD(h, tsprof_drain_header, batch_deletes);
+  FIELD(h, tsprof_drain_header, fallback_deletes);
+  FIELD(h, tsprof_drain_header, delete_failures);
+  FIELD(h, tsprof_drain_header, lost_stack_reads);
+  out.Set("tsprof_drain_header", h);
+
+  Napi::Object st = Napi::Object::New(env);
+  st.Set("size", Napi::Number::New(env, sizeof(tsprof_stack_rec)));
+  FIELD(st, tsprof_stack_rec, id);
+  FIELD(st, tsprof_stack_rec, nr);
+  out.Set("tsprof_stack_rec", st);
+
+  Napi::Object sb = Napi::Object::New(env);
+  sb.Set("size", Napi::Number::New(env, sizeof(tsprof_sideband_chunk)));
+  FIELD(sb, tsprof_sideband_chunk, cpu);
+  FIELD(sb, tsprof_sideband_chunk, bytes);
+  out.Set("tsprof_sideband_chunk", sb);
+
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("commLen", Napi::Number::New(env, TSPROF_COMM_LEN));
+  c.Set("filenameLen", Napi::Number::New(env, TSPROF_FILENAME_LEN));
+  c.Set("maxStackDepth", Napi::Number::New(env, TSPROF_MAX_STACK_DEPTH));
+  c.Set("magic", Napi::Number::New(env, TSPROF_DRAIN_MAGIC));
+  c.Set("version", Napi::Number::New(env, TSPROF_DRAIN_VERSION));
+  out.Set("constants", c);
+  return out;
+}

@@ -1,0 +1,368 @@
+#include "sampler.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+
+#include "tsprof.h"
+#include "tsprof.skel.h"
+#include "worker.h"
+
+namespace {
+
+// libbpf prints through one global hook; keep its last message so that an
+// error can say why, instead of spraying libbpf's log on the user's terminal.
+std::mutex g_log_mutex;
+std::string g_last_log;
+
+int capture_libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char line[512];
+  vsnprintf(line, sizeof(line), fmt, args);
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  g_last_log = line;
+  while (!g_last_log.empty() && (g_last_log.back() == '\n' || g_last_log.back() == ' ')) g_last_log.pop_back();
+  return 0;
+}
+
+std::string last_libbpf_log() {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  return g_last_log;
+}
+
+std::string errno_text(int err) { return strerror(err < 0 ? -err : err); }
+
+// "0-3,5" -> {0,1,2,3,5}
+std::vector<int> online_cpus() {
+  std::vector<int> cpus;
+  std::ifstream f("/sys/devices/system/cpu/online");
+  std::string s;
+  std::getline(f, s);
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t end = s.find(',', i);
+    if (end == std::string::npos) end = s.size();
+    std::string part = s.substr(i, end - i);
+    size_t dash = part.find('-');
+    int lo = atoi(part.c_str());
+    int hi = dash == std::string::npos ? lo : atoi(part.c_str() + dash + 1);
+    for (int c = lo; c <= hi && c - lo < 4096; c++) cpus.push_back(c);
+    i = end + 1;
+  }
+  return cpus;
+}
+
+int append_event(void* ctx, void* data, size_t size) {
+  auto* out = static_cast<std::vector<uint8_t>*>(ctx);
+  if (size < sizeof(tsprof_event)) return 0;
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  out->insert(out->end(), p, p + sizeof(tsprof_event));
+  return 0;
+}
+
+template <typename T>
+void put(std::vector<uint8_t>& out, const T& v) {
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(&v);
+  out.insert(out.end(), p, p + sizeof(T));
+}
+
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+}  // namespace
+
+Napi::Function Sampler::Init(Napi::Env env) {
+  libbpf_set_print(capture_libbpf_log);
+  return DefineClass(env, "Sampler",
+                     {
+                         InstanceMethod("open", &Sampler::Open),
+                         InstanceMethod("arm", &Sampler::Arm),
+                         InstanceMethod("drain", &Sampler::Drain),
+                         InstanceMethod("close", &Sampler::Close),
+                         InstanceMethod("programIds", &Sampler::ProgramIds),
+                         InstanceMethod("mapIds", &Sampler::MapIds),
+                     });
+}
+
+Sampler::Sampler(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sampler>(info) {}
+
+Sampler::~Sampler() {
+  // A worker that still runs holds `this`; the JS wrapper cannot be
+  // collected while its Promise is pending, so this runs with no worker.
+  close_all();
+}
+
+bool Sampler::busy(Napi::Env env) {
+  bool expected = false;
+  if (busy_.compare_exchange_strong(expected, true)) return false;
+  Napi::Error::New(env, "tsprof: overlapping calls into the kernel session").ThrowAsJavaScriptException();
+  return true;
+}
+
+Napi::Value Sampler::Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "open({ frequencyHz, sidebandPages })").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object o = info[0].As<Napi::Object>();
+  int hz = o.Get("frequencyHz").ToNumber().Int32Value();
+  int pages = o.Get("sidebandPages").ToNumber().Int32Value();
+  if (hz <= 0 || pages <= 0 || (pages & (pages - 1)) != 0) {
+    Napi::RangeError::New(env, "frequencyHz must be > 0 and sidebandPages a power of two").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (busy(env)) return env.Undefined();
+  return PromiseWorker::Run(
+      env,
+      [this, hz, pages]() {
+        std::string err = open_all(hz, static_cast<size_t>(pages));
+        busy_ = false;
+        return err;
+      },
+      [](Napi::Env e) { return e.Undefined(); });
+}
+
+std::string Sampler::open_all(int frequency_hz, size_t sideband_pages) {
+  if (skel_) return "the session is already open";
+  skel_ = tsprof__open();
+  if (!skel_) return "cannot open the BPF object: " + errno_text(errno);
+  int err = tsprof__load(skel_);
+  if (err) {
+    std::string msg = "cannot load the BPF programs: " + errno_text(err);
+    std::string why = last_libbpf_log();
+    if (!why.empty()) msg += " (" + why + ")";
+    close_all();
+    return msg;
+  }
+  auto fail = [this](std::string msg) {
+    close_all();
+    return msg;
+  };
+
+  std::vector<int> cpus = online_cpus();
+  if (cpus.empty()) return fail("cannot read the online CPUs from /sys/devices/system/cpu/online");
+  for (int cpu : cpus) {
+    perf_event_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.size = sizeof(attr);
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    attr.freq = 1;
+    attr.sample_freq = static_cast<__u64>(frequency_hz);
+    int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) return fail("cannot open the cpu-clock perf event on CPU " + std::to_string(cpu) + ": " + errno_text(errno));
+    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.on_cpu_clock, fd);
+    if (!link) {
+      int e = errno;
+      ::close(fd);
+      return fail("cannot attach the sampler to CPU " + std::to_string(cpu) + ": " + errno_text(e));
+    }
+    links_.push_back(link);  // destroying the link closes the perf fd
+  }
+  bpf_program* tracepoints[] = {skel_->progs.on_exec, skel_->progs.on_fork, skel_->progs.on_exit};
+  for (bpf_program* prog : tracepoints) {
+    bpf_link* link = bpf_program__attach(prog);
+    if (!link) return fail(std::string("cannot attach ") + bpf_program__name(prog) + ": " + errno_text(errno));
+    links_.push_back(link);
+  }
+  events_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), append_event, &event_scratch_, nullptr);
+  if (!events_) return fail("cannot open the event ring buffer: " + errno_text(errno));
+  std::string sb = sideband_.open(cpus, sideband_pages);
+  if (!sb.empty()) return fail(sb);
+  return "";
+}
+
+Napi::Value Sampler::Arm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!skel_ || busy_) {
+    Napi::Error::New(env, "arm() needs an open, idle session").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  sideband_.enable();
+  __atomic_store_n(&skel_->bss->armed, 1, __ATOMIC_SEQ_CST);
+  return env.Undefined();
+}
+
+std::string Sampler::drain_into(std::vector<uint8_t>& out) {
+  if (!skel_) return "the session is closed";
+  tsprof_drain_header h;
+  memset(&h, 0, sizeof(h));
+  h.magic = TSPROF_DRAIN_MAGIC;
+  h.version = TSPROF_DRAIN_VERSION;
+  h.drain_ktime_ns = monotonic_ns();
+
+  // Flip first: every sample in the drained half then predates the events
+  // and side-band records read below, so their process is always known.
+  uint32_t old = __atomic_load_n(&skel_->bss->active, __ATOMIC_SEQ_CST) & 1;
+  __atomic_store_n(&skel_->bss->active, old ^ 1, __ATOMIC_SEQ_CST);
+  // A program that read the old index before the flip runs for microseconds
+  // in interrupt context; let it finish before its half is read.
+  usleep(2000);
+
+  event_scratch_.clear();
+  ring_buffer__consume(events_);
+  std::vector<uint8_t> sideband;
+  uint32_t chunks = 0;
+  sideband_.read_into(sideband, chunks);
+
+  int counts_fd = bpf_map__fd(old ? skel_->maps.counts1 : skel_->maps.counts0);
+  int stacks_fd = bpf_map__fd(old ? skel_->maps.stacks1 : skel_->maps.stacks0);
+
+  // Counts: read in batches, then delete exactly the keys read.
+  const size_t cap = TSPROF_COUNTS_ENTRIES;
+  std::vector<tsprof_count_key> keys(cap);
+  std::vector<__u64> values(cap);
+  size_t n = 0;
+  __u64 token = 0;
+  bool first = true;
+  for (;;) {
+    __u32 batch = static_cast<__u32>(cap - n);
+    if (batch == 0) break;
+    __u64 next = 0;
+    int err = bpf_map_lookup_batch(counts_fd, first ? nullptr : &token, &next, keys.data() + n, values.data() + n,
+                                   &batch, nullptr);
+    n += batch;
+    first = false;
+    token = next;
+    if (err) break;  // ENOENT: the whole map has been read
+  }
+  delete_keys(counts_fd, reinterpret_cast<const uint8_t*>(keys.data()), sizeof(tsprof_count_key), n,
+              counts_batch_[old], cleanup_);
+
+  // Stacks referenced by the counts.
+  std::vector<uint8_t> stacks;
+  std::unordered_set<int32_t> seen;
+  std::vector<__u64> ips(TSPROF_MAX_STACK_DEPTH);
+  uint32_t n_stacks = 0;
+  for (size_t i = 0; i < n; i++) {
+    for (int32_t id : {keys[i].ustack_id, keys[i].kstack_id}) {
+      if (id < 0 || !seen.insert(id).second) continue;
+      __u32 key = static_cast<__u32>(id);
+      if (bpf_map_lookup_elem(stacks_fd, &key, ips.data()) != 0) {
+        lost_stack_reads_++;
+        continue;
+      }
+      uint32_t nr = 0;
+      while (nr < TSPROF_MAX_STACK_DEPTH && ips[nr] != 0) nr++;
+      put(stacks, tsprof_stack_rec{id, nr});
+      const uint8_t* p = reinterpret_cast<const uint8_t*>(ips.data());
+      stacks.insert(stacks.end(), p, p + nr * sizeof(__u64));
+      n_stacks++;
+    }
+  }
+  // Clear the whole half, including stacks whose count was never stored.
+  std::vector<uint8_t> stack_keys = all_keys(stacks_fd, sizeof(__u32), TSPROF_STACK_ENTRIES);
+  delete_keys(stacks_fd, stack_keys.data(), sizeof(__u32), stack_keys.size() / sizeof(__u32), stacks_batch_[old],
+              cleanup_);
+
+  memcpy(&h.kstats, &skel_->bss->kstats, sizeof(h.kstats));
+  h.n_events = static_cast<__u32>(event_scratch_.size() / sizeof(tsprof_event));
+  h.n_counts = static_cast<__u32>(n);
+  h.n_stacks = n_stacks;
+  h.n_sideband_chunks = chunks;
+  h.batch_deletes = cleanup_.batch_deletes;
+  h.fallback_deletes = cleanup_.fallback_deletes;
+  h.delete_failures = cleanup_.failures;
+  h.lost_stack_reads = lost_stack_reads_;
+
+  out.reserve(sizeof(h) + event_scratch_.size() + n * sizeof(tsprof_count_rec) + stacks.size() + sideband.size());
+  put(out, h);
+  out.insert(out.end(), event_scratch_.begin(), event_scratch_.end());
+  for (size_t i = 0; i < n; i++) put(out, tsprof_count_rec{keys[i], values[i]});
+  out.insert(out.end(), stacks.begin(), stacks.end());
+  out.insert(out.end(), sideband.begin(), sideband.end());
+  return "";
+}
+
+Napi::Value Sampler::Drain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (busy(env)) return env.Undefined();
+  auto out = std::make_shared<std::vector<uint8_t>>();
+  return PromiseWorker::Run(
+      env,
+      [this, out]() {
+        std::string err = drain_into(*out);
+        busy_ = false;
+        return err;
+      },
+      [out](Napi::Env e) -> Napi::Value {
+        // Hand the bytes to JavaScript without a copy; the finalizer frees them.
+        auto* held = new std::vector<uint8_t>(std::move(*out));
+        return Napi::ArrayBuffer::New(e, held->data(), held->size(),
+                                      [](Napi::Env, void*, std::vector<uint8_t>* v) { delete v; }, held);
+      });
+}
+
+void Sampler::close_all() {
+  if (skel_) __atomic_store_n(&skel_->bss->armed, 0, __ATOMIC_SEQ_CST);
+  sideband_.close();
+  if (events_) {
+    ring_buffer__free(events_);
+    events_ = nullptr;
+  }
+  for (bpf_link* l : links_) bpf_link__destroy(l);
+  links_.clear();
+  if (skel_) {
+    tsprof__destroy(skel_);
+    skel_ = nullptr;
+  }
+}
+
+Napi::Value Sampler::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (busy(env)) return env.Undefined();
+  return PromiseWorker::Run(
+      env,
+      [this]() {
+        close_all();
+        busy_ = false;
+        return std::string();
+      },
+      [](Napi::Env e) { return e.Undefined(); });
+}
+
+Napi::Value Sampler::ProgramIds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array ids = Napi::Array::New(env);
+  if (!skel_) return ids;
+  uint32_t i = 0;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    bpf_prog_info pi;
+    memset(&pi, 0, sizeof(pi));
+    __u32 len = sizeof(pi);
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &pi, &len) == 0) ids.Set(i++, Napi::Number::New(env, pi.id));
+  }
+  return ids;
+}
+
+Napi::Value Sampler::MapIds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array ids = Napi::Array::New(env);
+  if (!skel_) return ids;
+  uint32_t i = 0;
+  bpf_map* map;
+  bpf_object__for_each_map(map, skel_->obj) {
+    bpf_map_info mi;
+    memset(&mi, 0, sizeof(mi));
+    __u32 len = sizeof(mi);
+    if (bpf_obj_get_info_by_fd(bpf_map__fd(map), &mi, &len) == 0) ids.Set(i++, Napi::Number::New(env, mi.id));
+  }
+  return ids;
+}

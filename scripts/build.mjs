@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Builds tsprof: checks the system packages (installing them with apt-get
+// when run as root), generates vmlinux.h, compiles the BPF programs into a
+// bpftool skeleton, builds the N-API addon against the system libbpf, and
+// compiles the TypeScript. Downloads nothing but what npm and apt fetch.
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fsModule from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "bpf", ".output");
+
+// What the build needs, as "how we detect it" -> Debian package.
+const needs = [
+	{ pkg: "clang", ok: () => onPath("clang") },
+	{ pkg: "llvm", ok: () => onPath("llvm-strip") },
+	{ pkg: "bpftool", ok: () => onPath("bpftool") || existsSync("/usr/sbin/bpftool") },
+	{ pkg: "libbpf-dev", ok: () => existsSync("/usr/include/bpf/libbpf.h") },
+	{ pkg: "libelf-dev", ok: () => existsSync("/usr/include/libelf.h") },
+	{ pkg: "zlib1g-dev", ok: () => existsSync("/usr/include/zlib.h") },
+	{ pkg: "make", ok: () => onPath("make") },
+	{ pkg: "g++", ok: () => onPath("g++") },
+	{ pkg: "python3", ok: () => onPath("python3") },
+];
+
+function onPath(cmd) {
+	return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+function fail(message) {
+	process.stderr.write(`tsprof build: ${message}\n`);
+	process.exit(1);
+}
+
+function run(cmd, args, opts = {}) {
+	const r = spawnSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], ...opts });
+	if (r.status !== 0) fail(`${cmd} ${args.join(" ")} failed (exit ${r.status ?? r.signal})`);
+}
+
+function ensurePackages() {
+	const missing = needs.filter((n) => !n.ok()).map((n) => n.pkg);
+	if (missing.length === 0) return;
+	const cmd = `apt-get install -y ${missing.join(" ")}`;
+	if (process.getuid?.() !== 0) fail(`missing system packages; run: sudo apt-get update && sudo ${cmd}`);
+	process.stderr.write(`tsprof build: installing ${missing.join(" ")}\n`);
+	const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+	run("apt-get", ["update", "-q"], { env });
+	run("apt-get", ["install", "-y", "-q", ...missing], { env });
+	const still = needs.filter((n) => !n.ok()).map((n) => n.pkg);
+	if (still.length) fail(`still missing after apt-get: ${still.join(" ")}`);
+}
+
+function buildBpf() {
+	mkdirSync(out, { recursive: true });
+	const vmlinux = join(root, "bpf", "vmlinux.h");
+	if (!existsSync(vmlinux)) {
+		if (!existsSync("/sys/kernel/btf/vmlinux")) fail("this kernel has no BTF (/sys/kernel/btf/vmlinux); tsprof needs a kernel built with CONFIG_DEBUG_INFO_BTF");
+		const h = execFileSync("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"], { maxBuffer: 1 << 30 });
+		writeAtomically(vmlinux, h);
+	}
+	const src = join(root, "bpf", "tsprof.bpf.c");
+	const obj = join(out, "tsprof.bpf.o");
+	const linked = join(out, "tsprof.o");
+	run("clang", ["-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I", join(root, "bpf"), "-c", src, "-o", obj]);
+	// `gen object` strips DWARF, which keeps the embedded object small.
+	run("bpftool", ["gen", "object", linked, obj]);
+	const skel = execFileSync("bpftool", ["gen", "skeleton", linked, "name", "tsprof"], { maxBuffer: 1 << 28 });
+	writeAtomically(join(out, "tsprof.skel.h"), skel);
+}
+
+
+function writeAtomically(path, data) {
+	const fs = fsModule;
+	const tmp = `${path}.tmp`;
+	fs.writeFileSync(tmp, data);
+	fs.renameSync(tmp, path);
+}
+
+function nodeGyp() {
+	// npm exposes its bundled node-gyp to lifecycle scripts; `npx node-gyp`
+	// could try to download one.
+	const candidates = [process.env.npm_config_node_gyp, "/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js", "/usr/share/nodejs/npm/node_modules/node-gyp/bin/node-gyp.js"];
+	return candidates.find((c) => c && existsSync(c));
+}
+
+function buildAddon() {
+	const gyp = nodeGyp();
+	if (!gyp) fail("cannot find npm's bundled node-gyp");
+	const nodedir = existsSync("/usr/include/node/node.h") ? ["--nodedir=/usr"] : [];
+	run(process.execPath, [gyp, "rebuild", ...nodedir], { cwd: join(root, "native") });
+}
+
+function buildTs() {
+	const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+	if (!existsSync(tsc)) fail("typescript is not installed; run npm install");
+	run(process.execPath, [tsc, "-p", join(root, "tsconfig.json")]);
+	const cli = join(root, "dist", "cli.js");
+	if (existsSync(cli)) chmodSync(cli, statSync(cli).mode | 0o111);
+}
+
+
+const only = process.argv[2];
+if (!only || only === "native") {
+	ensurePackages();
+	buildBpf();
+	buildAddon();
+}
+if (!only || only === "ts") buildTs();

@@ -1,0 +1,55 @@
+/**
+ * The interface between the sampler and the live views (`top`, and `record`'s
+ * progress line). The sampler implements it over the kernel; tests and
+ * `top --input` implement it over fixed data.
+ */
+import type { Sample } from "./model.js";
+
+/** Identity of a process: pids get reused, (pid, start time) does not. */
+export interface ProcessKey {
+	readonly pid: number;
+	readonly startNs: bigint;
+}
+
+/** What one drain of the kernel buffers produced, already symbolized. */
+export interface LiveBatch {
+	/** Samples taken since the previous batch. */
+	readonly samples: readonly Sample[];
+	/** Processes whose exit was seen in this batch. */
+	readonly exited: readonly ProcessKey[];
+	/** Wall-clock time of the drain, ms since the epoch. */
+	readonly timeMs: number;
+}
+
+/** Counts of the BPF map cleanup (DESIGN.md principle 5). */
+export interface MapCleanupStats {
+	readonly batchDeletes: number;
+	readonly fallbackDeletes: number;
+	readonly failures: number;
+}
+
+/** Running totals of a sampling session, for headers and summaries. */
+export interface SamplerStats {
+	readonly frequencyHz: number;
+	readonly cpus: number;
+	/** Samples delivered so far. */
+	readonly samples: number;
+	/** Samples lost so far (full map, failed stack, lost side-band records). */
+	readonly lostSamples: number;
+	/** Processes seen so far. */
+	readonly processesSeen: number;
+	/** Exited processes whose information is still kept for attribution. */
+	readonly deferredProcesses: number;
+	readonly mapCleanup: MapCleanupStats;
+}
+
+/** A source of live samples. */
+export interface LiveSource {
+	/** Calls `listener` once per drain; returns the unsubscribe function. */
+	subscribe(listener: (batch: LiveBatch) => void): () => void;
+	stats(): SamplerStats;
+	/** Whether a process with this pid exists now. */
+	pidExists(pid: number): boolean;
+	/** Detaches everything; idempotent. */
+	close(): Promise<void>;
+}

@@ -1,0 +1,586 @@
+/**
+ * The data behind `tsprof top`, kept apart from the sampler and from React so
+ * that a recording can feed it as well as the live sampler, and so that every
+ * figure on the screen is a pure function of it.
+ *
+ * Batches go into an {@link IntervalAccumulator} (the only mutable part, owned
+ * by the command, O(samples × depth) per batch). Once per refresh the command
+ * closes the interval and folds it into an immutable {@link TopData} with
+ * {@link advance}; the view derives rows from that with {@link snapshot} (or its
+ * parts), as often as filters change, without touching the sampler.
+ */
+import type { ProcessKey, LiveBatch } from "./live.js";
+import type { Frame, Sample } from "./model.js";
+
+/** `${pid}:${startNs}`: pids get reused, this does not. */
+export type ProcessId = string;
+
+/** Identity of a function across processes: kernel flag, module and name. */
+export type FunctionKey = string;
+
+export function processId(key: ProcessKey): ProcessId {
+	return `${key.pid}:${key.startNs}`;
+}
+
+/** Tunables of the model; the defaults suit a 1 s refresh. */
+export interface TopConfig {
+	/** Sampling frequency, for CPU %. */
+	readonly frequencyHz: number;
+	/** Refresh intervals the function table (and window sample counts) cover. */
+	readonly windowIntervals: number;
+	/** Refreshes an exited process stays visible (dimmed) before it is swept. */
+	readonly tombstoneRefreshes: number;
+	/** Exited processes of one executable are folded into one row when there are more than this many. */
+	readonly groupThreshold: number;
+}
+
+export const DEFAULT_CONFIG: Omit<TopConfig, "frequencyHz"> = {
+	windowIntervals: 10,
+	tombstoneRefreshes: 3,
+	groupThreshold: 3,
+};
+
+/** CPU % of one CPU: samples taken at `hz` over `intervalMs`. Can exceed 100 for multi-threaded processes. */
+export function cpuPercent(samplesInInterval: number, hz: number, intervalMs: number): number {
+	if (hz <= 0 || intervalMs <= 0) return 0;
+	return (samplesInInterval / (hz * (intervalMs / 1000))) * 100;
+}
+
+/** Share of one CPU that tsprof itself used between two `process.cpuUsage()` readings. */
+export function selfCpuPercent(previous: NodeJS.CpuUsage, current: NodeJS.CpuUsage, elapsedMs: number): number {
+	if (elapsedMs <= 0) return 0;
+	const usedUs = current.user - previous.user + (current.system - previous.system);
+	return Math.max(0, (usedUs / 1000 / elapsedMs) * 100);
+}
+
+/** Rate of samples per second over an interval. */
+export function perSecond(count: number, intervalMs: number): number {
+	return intervalMs > 0 ? (count * 1000) / intervalMs : 0;
+}
+
+const UNKNOWN_ADDRESS = /^\[unknown\](\s+0x[0-9a-f]+)/i;
+
+/**
+ * Name a frame is counted under. Unnamed frames carry their address in the
+ * name; top merges them per module and reason, or one hot unsymbolised
+ * library would fill the table with one row per instruction.
+ */
+export function displayName(name: string): string {
+	return name.replace(UNKNOWN_ADDRESS, "[unknown]");
+}
+
+export function functionKey(frame: Frame): FunctionKey {
+	return `${frame.kernel ? "k" : "u"}${frame.module}\0${displayName(frame.name)}`;
+}
+
+/** One distinct stack of one process, with its summed count over an interval. */
+export interface StackCount {
+	readonly process: ProcessId;
+	readonly pid: number;
+	/** Innermost first; the frames of the first sample seen with this stack. */
+	readonly frames: readonly Frame[];
+	/** `functionKey` of each frame, computed once when the stack is first seen. */
+	readonly keys: readonly FunctionKey[];
+	readonly value: number;
+}
+
+/** What a process looked like when last sampled. */
+export interface ProcessInfo {
+	readonly id: ProcessId;
+	readonly pid: number;
+	readonly startNs: bigint;
+	readonly comm: string;
+	readonly exe: string;
+}
+
+/** One closed refresh interval. */
+export interface Interval {
+	readonly startMs: number;
+	readonly endMs: number;
+	readonly stacks: readonly StackCount[];
+	/** Sample value per process in this interval. */
+	readonly perProcess: ReadonlyMap<ProcessId, number>;
+	/** Sum of all sample values in this interval. */
+	readonly total: number;
+}
+
+/** An interval as it leaves the accumulator, with what advance() needs besides counts. */
+export interface ClosedInterval extends Interval {
+	readonly processes: ReadonlyMap<ProcessId, ProcessInfo>;
+	readonly exited: readonly ProcessId[];
+}
+
+interface MutableStack {
+	process: ProcessId;
+	pid: number;
+	frames: readonly Frame[];
+	keys: readonly FunctionKey[];
+	value: number;
+}
+
+/**
+ * Collects batches between two refreshes. Mutable on purpose: it runs on
+ * every drain, outside React, and must stay O(samples).
+ */
+export class IntervalAccumulator {
+	#startMs: number;
+	#stacks = new Map<string, MutableStack>();
+	#perProcess = new Map<ProcessId, number>();
+	#processes = new Map<ProcessId, ProcessInfo>();
+	#exited: ProcessId[] = [];
+	#total = 0;
+
+	constructor(startMs: number) {
+		this.#startMs = startMs;
+	}
+
+	/** Sum of sample values added since the last take(). */
+	get total(): number {
+		return this.#total;
+	}
+
+	add(batch: LiveBatch): void {
+		for (const sample of batch.samples) this.addSample(sample);
+		for (const key of batch.exited) this.#exited.push(processId(key));
+	}
+
+	addSample(sample: Sample): void {
+		const id = processId(sample);
+		const keys = sample.frames.map(functionKey);
+		// Threads of a process are not shown apart, so they share a row.
+		const stackId = `${id}\u0001${keys.join("\u0001")}`;
+		const known = this.#stacks.get(stackId);
+		if (known) known.value += sample.value;
+		else this.#stacks.set(stackId, { process: id, pid: sample.pid, frames: sample.frames, keys, value: sample.value });
+		this.#perProcess.set(id, (this.#perProcess.get(id) ?? 0) + sample.value);
+		const info = this.#processes.get(id);
+		// comm changes on exec while (pid, start time) stays: keep the latest.
+		if (!info || info.comm !== sample.comm || info.exe !== sample.exe) {
+			this.#processes.set(id, { id, pid: sample.pid, startNs: sample.startNs, comm: sample.comm, exe: sample.exe });
+		}
+		this.#total += sample.value;
+	}
+
+	/** Closes the interval at `endMs` and starts the next one there. */
+	take(endMs: number): ClosedInterval {
+		const closed: ClosedInterval = {
+			startMs: this.#startMs,
+			endMs,
+			stacks: [...this.#stacks.values()],
+			perProcess: this.#perProcess,
+			total: this.#total,
+			processes: this.#processes,
+			exited: this.#exited,
+		};
+		this.reset(endMs);
+		return closed;
+	}
+
+	/** Drops what was collected (top's `z`). */
+	reset(startMs: number): void {
+		this.#startMs = startMs;
+		this.#stacks = new Map();
+		this.#perProcess = new Map();
+		this.#processes = new Map();
+		this.#exited = [];
+		this.#total = 0;
+	}
+}
+
+/** A process the view knows about. */
+export interface ProcessState {
+	readonly info: ProcessInfo;
+	/** Refresh number of the last interval with samples of it. */
+	readonly lastSeen: number;
+	/** Refresh number at which its exit was seen; absent while it lives. */
+	readonly exitedAt?: number;
+}
+
+/** Everything top shows, as of one refresh. Immutable. */
+export interface TopData {
+	readonly config: TopConfig;
+	/** Bumped by zero(), so a paused view can tell its frozen data is stale. */
+	readonly generation: number;
+	/** Number of intervals folded in so far. */
+	readonly refresh: number;
+	/** Closed intervals, oldest first, at most `config.windowIntervals`. */
+	readonly window: readonly Interval[];
+	readonly processes: ReadonlyMap<ProcessId, ProcessState>;
+}
+
+export function emptyTopData(config: TopConfig, generation = 0): TopData {
+	return { config, generation, refresh: 0, window: [], processes: new Map() };
+}
+
+/** Folds a closed interval in: rolls the window, ages tombstones, sweeps old rows. */
+export function advance(data: TopData, closed: ClosedInterval): TopData {
+	const refresh = data.refresh + 1;
+	const { config } = data;
+	const interval: Interval = {
+		startMs: closed.startMs,
+		endMs: closed.endMs,
+		stacks: closed.stacks,
+		perProcess: closed.perProcess,
+		total: closed.total,
+	};
+	const window = [...data.window, interval].slice(-Math.max(1, config.windowIntervals));
+	const processes = new Map(data.processes);
+	for (const info of closed.processes.values()) {
+		const known = processes.get(info.id);
+		processes.set(info.id, { ...known, info, lastSeen: refresh });
+	}
+	for (const id of closed.exited) {
+		const known = processes.get(id);
+		// A process that was never sampled has no row to keep.
+		if (known && known.exitedAt === undefined) processes.set(id, { ...known, exitedAt: refresh });
+	}
+	for (const [id, state] of processes) {
+		const tombstoneGone = state.exitedAt !== undefined && refresh - state.exitedAt >= config.tombstoneRefreshes;
+		// Tombstones go by their own clock, even when their samples left the window.
+		const idle = state.exitedAt === undefined && refresh - state.lastSeen >= window.length;
+		if (tombstoneGone || idle) processes.delete(id);
+	}
+	return { config, generation: data.generation, refresh, window, processes };
+}
+
+/** top's `z`: forget every count, keep the configuration. */
+export function zero(data: TopData): TopData {
+	return emptyTopData(data.config, data.generation + 1);
+}
+
+/** Filters that change what is counted. Empty `pids` means every process. */
+export interface CountFilter {
+	readonly pids: readonly number[];
+	readonly hideKernel: boolean;
+}
+
+/** All the view's filters. */
+export interface ViewFilter extends CountFilter {
+	/** Case-insensitive substring of function names; empty shows all. */
+	readonly search: string;
+}
+
+export const NO_FILTER: ViewFilter = { pids: [], hideKernel: false, search: "" };
+
+/** One row of the process list: a process, or several exited ones of one executable. */
+export interface ProcessRow {
+	/** Stable identity for React keys and selection. */
+	readonly key: string;
+	/** The pids the row stands for (one unless grouped). */
+	readonly pids: readonly number[];
+	readonly comm: string;
+	readonly exe: string;
+	/** CPU % over the last refresh interval (100 = one CPU). */
+	readonly cpuPercent: number;
+	/** Samples over the window. */
+	readonly samples: number;
+	/** Every process of the row has exited. */
+	readonly exited: boolean;
+	/** Number of processes folded into the row (`comm ×count`), 1 if not grouped. */
+	readonly count: number;
+}
+
+function pidFilter(pids: readonly number[]): (pid: number) => boolean {
+	if (pids.length === 0) return () => true;
+	const set = new Set(pids);
+	return (pid) => set.has(pid);
+}
+
+function last<T>(items: readonly T[]): T | undefined {
+	return items[items.length - 1];
+}
+
+/** Length of the last interval in ms, 0 before the first refresh. */
+export function lastIntervalMs(data: TopData): number {
+	const interval = last(data.window);
+	return interval ? interval.endMs - interval.startMs : 0;
+}
+
+/** Samples per second over the last interval, every process. */
+export function samplesPerSecond(data: TopData): number {
+	const interval = last(data.window);
+	return interval ? perSecond(interval.total, interval.endMs - interval.startMs) : 0;
+}
+
+/**
+ * The process list: processes with samples in the window, plus exited ones
+ * while their tombstone lasts. Exited processes of one executable are summed
+ * into one row when there are more than `groupThreshold` of them, so that a
+ * storm of short-lived compilers shows up as `cc1 ×312` instead of vanishing
+ * among (or crowding out) everything else.
+ */
+export function processRows(data: TopData, pids: readonly number[] = []): ProcessRow[] {
+	const keep = pidFilter(pids);
+	const lastInterval = last(data.window);
+	const intervalMs = lastIntervalMs(data);
+	const windowSamples = new Map<ProcessId, number>();
+	for (const interval of data.window) {
+		for (const [id, value] of interval.perProcess) windowSamples.set(id, (windowSamples.get(id) ?? 0) + value);
+	}
+	const rows: ProcessRow[] = [];
+	const exitedByExe = new Map<string, ProcessState[]>();
+	for (const state of data.processes.values()) {
+		const { info } = state;
+		if (!keep(info.pid)) continue;
+		if (state.exitedAt !== undefined) {
+			const group = info.exe || info.comm;
+			const list = exitedByExe.get(group);
+			if (list) list.push(state);
+			else exitedByExe.set(group, [state]);
+			continue;
+		}
+		rows.push(row([state]));
+	}
+	for (const states of exitedByExe.values()) {
+		if (states.length > data.config.groupThreshold) rows.push(row(states));
+		else for (const state of states) rows.push(row([state]));
+	}
+	return rows.sort(
+		(a, b) => b.cpuPercent - a.cpuPercent || b.samples - a.samples || (a.pids[0] ?? 0) - (b.pids[0] ?? 0),
+	);
+
+	function row(states: readonly ProcessState[]): ProcessRow {
+		let recent = 0;
+		let samples = 0;
+		for (const { info } of states) {
+			recent += lastInterval?.perProcess.get(info.id) ?? 0;
+			samples += windowSamples.get(info.id) ?? 0;
+		}
+		const first = states[0] as ProcessState;
+		const grouped = states.length > 1;
+		return {
+			key: grouped ? `group:${first.info.exe || first.info.comm}` : first.info.id,
+			pids: states.map((s) => s.info.pid).sort((a, b) => a - b),
+			comm: first.info.comm,
+			exe: first.info.exe,
+			cpuPercent: cpuPercent(recent, data.config.frequencyHz, intervalMs),
+			samples,
+			exited: states.every((s) => s.exitedAt !== undefined),
+			count: states.length,
+		};
+	}
+}
+
+/** One row of the function table. */
+export interface FunctionRow {
+	readonly key: FunctionKey;
+	/** Display name; unnamed frames read `[unknown] (reason)`. */
+	readonly name: string;
+	readonly module: string;
+	readonly kernel: boolean;
+	/** Samples whose innermost (shown) frame is this function. */
+	readonly self: number;
+	/** Samples in which this function appears anywhere, once per sample. */
+	readonly total: number;
+	readonly selfPercent: number;
+	readonly totalPercent: number;
+}
+
+/** The counted function table of a window under a filter. */
+export interface FunctionTable {
+	/** Sorted by self, then total, descending. */
+	readonly rows: readonly FunctionRow[];
+	/** Samples that passed the pid filter: the denominator of every percentage. */
+	readonly samples: number;
+}
+
+function percent(part: number, whole: number): number {
+	return whole > 0 ? (part / whole) * 100 : 0;
+}
+
+/** Calls `visit` for each stack of the window that passes the pid filter, with kernel frames removed if asked. */
+function forEachStack(
+	data: TopData,
+	filter: CountFilter,
+	visit: (frames: readonly Frame[], keys: readonly FunctionKey[], value: number) => void,
+): void {
+	const keep = pidFilter(filter.pids);
+	for (const interval of data.window) {
+		for (const stack of interval.stacks) {
+			if (!keep(stack.pid)) continue;
+			if (!filter.hideKernel) {
+				visit(stack.frames, stack.keys, stack.value);
+				continue;
+			}
+			const frames: Frame[] = [];
+			const keys: FunctionKey[] = [];
+			stack.frames.forEach((frame, i) => {
+				if (frame.kernel) return;
+				frames.push(frame);
+				keys.push(stack.keys[i] as FunctionKey);
+			});
+			visit(frames, keys, stack.value);
+		}
+	}
+}
+
+interface Tally {
+	frame: Frame;
+	self: number;
+	total: number;
+	/** Sequence number of the last stack counted into `total`, so recursion counts once. */
+	seen: number;
+}
+
+/**
+ * Self and total per function over the window. Hiding kernel frames moves a
+ * sample's self to its innermost user frame; percentages stay shares of all
+ * filtered samples, so toggling `k` does not rescale user functions.
+ */
+export function functionTable(data: TopData, filter: CountFilter): FunctionTable {
+	const tallies = new Map<FunctionKey, Tally>();
+	let samples = 0;
+	let sequence = 0;
+	forEachStack(data, filter, (frames, keys, value) => {
+		samples += value;
+		sequence++;
+		for (let i = 0; i < frames.length; i++) {
+			const key = keys[i] as FunctionKey;
+			let tally = tallies.get(key);
+			if (!tally) {
+				tally = { frame: frames[i] as Frame, self: 0, total: 0, seen: 0 };
+				tallies.set(key, tally);
+			}
+			if (i === 0) tally.self += value;
+			if (tally.seen !== sequence) {
+				tally.seen = sequence;
+				tally.total += value;
+			}
+		}
+	});
+	const rows: FunctionRow[] = [];
+	for (const [key, tally] of tallies) {
+		rows.push({
+			key,
+			name: displayName(tally.frame.name),
+			module: tally.frame.module,
+			kernel: tally.frame.kernel,
+			self: tally.self,
+			total: tally.total,
+			selfPercent: percent(tally.self, samples),
+			totalPercent: percent(tally.total, samples),
+		});
+	}
+	rows.sort((a, b) => b.self - a.self || b.total - a.total || a.name.localeCompare(b.name));
+	return { rows, samples };
+}
+
+/** Rows whose name contains `search`, ignoring case. */
+export function searchFunctions(rows: readonly FunctionRow[], search: string): readonly FunctionRow[] {
+	const needle = search.trim().toLowerCase();
+	if (needle === "") return rows;
+	return rows.filter((row) => row.name.toLowerCase().includes(needle));
+}
+
+/** A neighbour of a function in the call graph. */
+export interface CallEdge {
+	readonly key: FunctionKey;
+	readonly name: string;
+	readonly module: string;
+	readonly kernel: boolean;
+	/** Samples in which the edge occurs, once per sample. */
+	readonly samples: number;
+	/** Share of the function's total. */
+	readonly percent: number;
+}
+
+/** Callers and callees of one function within the window and filters. */
+export interface CallGraph {
+	readonly key: FunctionKey;
+	readonly name: string;
+	readonly module: string;
+	readonly kernel: boolean;
+	readonly self: number;
+	readonly total: number;
+	/** Frames right outside the function, by samples descending. */
+	readonly callers: readonly CallEdge[];
+	/** Frames right inside the function, by samples descending. */
+	readonly callees: readonly CallEdge[];
+}
+
+/** perf top's call-graph expansion of one function; undefined when it has no samples. */
+export function callGraph(data: TopData, filter: CountFilter, key: FunctionKey): CallGraph | undefined {
+	let self = 0;
+	let total = 0;
+	let found: Frame | undefined;
+	const callers = new Map<FunctionKey, Tally>();
+	const callees = new Map<FunctionKey, Tally>();
+	let sequence = 0;
+	const count = (into: Map<FunctionKey, Tally>, frame: Frame, edgeKey: FunctionKey, value: number) => {
+		let tally = into.get(edgeKey);
+		if (!tally) {
+			tally = { frame, self: 0, total: 0, seen: 0 };
+			into.set(edgeKey, tally);
+		}
+		if (tally.seen !== sequence) {
+			tally.seen = sequence;
+			tally.total += value;
+		}
+	};
+	forEachStack(data, filter, (frames, keys, value) => {
+		sequence++;
+		let inStack = false;
+		for (let i = 0; i < keys.length; i++) {
+			if (keys[i] !== key) continue;
+			found ??= frames[i];
+			inStack = true;
+			if (i === 0) self += value;
+			const outer = frames[i + 1];
+			if (outer) count(callers, outer, keys[i + 1] as FunctionKey, value);
+			const inner = frames[i - 1];
+			if (inner) count(callees, inner, keys[i - 1] as FunctionKey, value);
+		}
+		if (inStack) total += value;
+	});
+	if (!found) return undefined;
+	const edges = (tallies: Map<FunctionKey, Tally>): CallEdge[] =>
+		[...tallies]
+			.map(([edgeKey, t]) => ({
+				key: edgeKey,
+				name: displayName(t.frame.name),
+				module: t.frame.module,
+				kernel: t.frame.kernel,
+				samples: t.total,
+				percent: percent(t.total, total),
+			}))
+			.sort((a, b) => b.samples - a.samples || a.name.localeCompare(b.name));
+	return {
+		key,
+		name: displayName(found.name),
+		module: found.module,
+		kernel: found.kernel,
+		self,
+		total,
+		callers: edges(callers),
+		callees: edges(callees),
+	};
+}
+
+/** Everything one screen (or one batch-mode print) shows, derived from TopData. */
+export interface TopSnapshot {
+	readonly refresh: number;
+	/** Length of the last interval, ms. */
+	readonly intervalMs: number;
+	/** Samples per second over the last interval, before filters. */
+	readonly samplesPerSecond: number;
+	/** Samples in the window that passed the pid filter. */
+	readonly windowSamples: number;
+	readonly processes: readonly ProcessRow[];
+	/** After the search filter. */
+	readonly functions: readonly FunctionRow[];
+	readonly callGraph?: CallGraph;
+}
+
+/** All of the view in one call (batch mode and tests; the UI memoises the parts). */
+export function snapshot(data: TopData, filter: ViewFilter, callGraphKey?: FunctionKey): TopSnapshot {
+	const table = functionTable(data, filter);
+	return {
+		refresh: data.refresh,
+		intervalMs: lastIntervalMs(data),
+		samplesPerSecond: samplesPerSecond(data),
+		windowSamples: table.samples,
+		processes: processRows(data, filter.pids),
+		functions: searchFunctions(table.rows, filter.search),
+		callGraph: callGraphKey === undefined ? undefined : callGraph(data, filter, callGraphKey),
+	};
+}
