@@ -6,13 +6,25 @@ import {
 	KERNEL_ONLY_FRAME,
 	NO_STACK_FRAME,
 } from "../source/profile/aggregate.js";
-import { type Frame, KERNEL_MODULE, type Sample } from "../source/profile/model.js";
+import {
+	type Frame,
+	KERNEL_MODULE,
+	type Sample,
+} from "../source/profile/model.js";
 
 const EXE = "/usr/bin/app";
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 
-const u = (name: string, module = EXE): Frame => ({ name, module, kernel: false });
-const k = (name: string): Frame => ({ name, module: KERNEL_MODULE, kernel: true });
+const u = (name: string, module = EXE): Frame => ({
+	name,
+	module,
+	kernel: false,
+});
+const k = (name: string): Frame => ({
+	name,
+	module: KERNEL_MODULE,
+	kernel: true,
+});
 
 /** frames: outermost first, as one reads a stack; stored innermost first. */
 function sample(
@@ -104,10 +116,18 @@ describe("aggregate", () => {
 			sample([u("a")], 1),
 			sample([u("c"), u("d")], 1),
 			sample([u("c"), u("e")], 5),
+			sample([u("d"), u("x")], 1),
 		]);
 		assert.deepEqual(
-			agg.functions.map((f) => f.name),
-			["e", "a", "b", "d", "c"],
+			agg.functions.map((f) => [f.name, f.self, f.total]),
+			[
+				["e", 5, 5],
+				["d", 1, 2],
+				["a", 1, 1],
+				["b", 1, 1],
+				["x", 1, 1],
+				["c", 0, 6],
+			],
 		);
 	});
 
@@ -117,7 +137,13 @@ describe("aggregate", () => {
 			sample([u("x")], 5, { pid: 2, tid: 2, comm: "two", exe: "/bin/two" }),
 			sample([u("x")], 2, { pid: 2, tid: 3, comm: "worker", exe: "/bin/two" }),
 			// pid 1 reused by a later process
-			sample([u("x")], 3, { pid: 1, tid: 1, startNs: 9n, comm: "again", exe: "/bin/again" }),
+			sample([u("x")], 3, {
+				pid: 1,
+				tid: 1,
+				startNs: 9n,
+				comm: "again",
+				exe: "/bin/again",
+			}),
 		]);
 		assert.deepEqual(
 			agg.processes.map((p) => [p.pid, p.startNs, p.comm, p.exe, p.samples]),
@@ -139,7 +165,11 @@ describe("aggregate", () => {
 		]);
 		assert.equal(agg.processes.length, 1);
 		assert.deepEqual(
-			[agg.processes[0]?.comm, agg.processes[0]?.exe, agg.processes[0]?.samples],
+			[
+				agg.processes[0]?.comm,
+				agg.processes[0]?.exe,
+				agg.processes[0]?.samples,
+			],
 			["ratio", "/w/ratio", 14],
 		);
 	});
@@ -178,7 +208,12 @@ describe("aggregate", () => {
 			// a syscall: its time goes to the user caller
 			sample([u("main"), u("read_file"), k("ksys_read"), k("vfs_read")], 3),
 			// a kernel thread: no user frame is left
-			sample([k("kthread"), k("worker")], 2, { pid: 7, tid: 7, comm: "kworker/0:1", exe: "" }),
+			sample([k("kthread"), k("worker")], 2, {
+				pid: 7,
+				tid: 7,
+				comm: "kworker/0:1",
+				exe: "",
+			}),
 			sample([u("main"), u("compute")], 4),
 		];
 		const shown = aggregate(samples);
@@ -188,7 +223,11 @@ describe("aggregate", () => {
 		const hidden = aggregate(samples, { hideKernel: true });
 		assert.equal(hidden.total, shown.total);
 		assert.deepEqual(hidden.processes, shown.processes);
-		assert.ok(hidden.functions.every((f) => !f.kernel || f.name === KERNEL_ONLY_FRAME.name));
+		assert.ok(
+			hidden.functions.every(
+				(f) => !f.kernel || f.name === KERNEL_ONLY_FRAME.name,
+			),
+		);
 		assert.equal(row(hidden, "read_file")?.self, 3);
 		assert.equal(row(hidden, "main")?.total, 7);
 		assert.deepEqual(row(hidden, "[kernel]"), {

@@ -19,6 +19,7 @@ export type ReportFormat = "table" | "json" | "folded";
 export interface ReportOptions {
 	/** The recording (gzipped or raw pprof). */
 	readonly file: string;
+	/** `table` by default, `--json`, `--folded`. */
 	readonly format: ReportFormat;
 	/** Only these pids (`--pid`); empty means all. */
 	readonly pids: readonly number[];
@@ -47,7 +48,11 @@ export async function report(opts: ReportOptions): Promise<void> {
 			text = formatFolded(filterSamples(profile.samples, filter));
 			break;
 		case "json":
-			text = formatReportJson(profile, aggregate(profile.samples, filter), opts.top);
+			text = formatReportJson(
+				profile,
+				aggregate(profile.samples, filter),
+				opts.top,
+			);
 			break;
 		case "table":
 			text = formatReportText(

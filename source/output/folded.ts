@@ -29,5 +29,7 @@ export function formatFolded(samples: readonly Sample[]): string {
  * appear inside a name. Spaces may: the count is after the last one.
  */
 function foldedName(name: string): string {
-	return /[;\r\n]/.test(name) ? name.replace(/;/g, ":").replace(/[\r\n]+/g, " ") : name;
+	return /[;\r\n]/.test(name)
+		? name.replace(/;/g, ":").replace(/[\r\n]+/g, " ")
+		: name;
 }

@@ -18,11 +18,11 @@
 import { readFile } from "node:fs/promises";
 import { gunzipSync, gzipSync } from "node:zlib";
 import {
-	Function as PprofFunction,
 	Label,
 	Line,
 	Location,
 	Mapping,
+	Function as PprofFunction,
 	Profile as PprofProfile,
 	Sample as PprofSample,
 	StringTable,
@@ -141,8 +141,10 @@ export function encodeProfileRaw(p: Profile): Uint8Array {
 		const label: Label[] = [];
 		if (s.pid !== 0) label.push(new Label({ key: kPid, num: s.pid }));
 		if (s.tid !== 0) label.push(new Label({ key: kTid, num: s.tid }));
-		if (s.comm !== "") label.push(new Label({ key: kComm, str: st.dedup(s.comm) }));
-		if (s.exe !== "") label.push(new Label({ key: kExe, str: st.dedup(s.exe) }));
+		if (s.comm !== "")
+			label.push(new Label({ key: kComm, str: st.dedup(s.comm) }));
+		if (s.exe !== "")
+			label.push(new Label({ key: kExe, str: st.dedup(s.exe) }));
 		if (s.startNs !== 0n)
 			label.push(new Label({ key: kStart, num: s.startNs, numUnit: uNs }));
 		samples.push(
@@ -155,7 +157,8 @@ export function encodeProfileRaw(p: Profile): Uint8Array {
 	}
 
 	const comment = [st.dedup(`${LOST_COMMENT}${p.lostSamples}`)];
-	if (p.frequencyHz > 0) comment.push(st.dedup(`${HZ_COMMENT}${p.frequencyHz}`));
+	if (p.frequencyHz > 0)
+		comment.push(st.dedup(`${HZ_COMMENT}${p.frequencyHz}`));
 
 	const sampleType =
 		p.unit === "nanoseconds"
@@ -252,7 +255,9 @@ function checkFraming(buf: Uint8Array): void {
 		const wire = tag & 7;
 		const expected = FIELD_WIRE_TYPES[field];
 		if (tag >= 0x80 || expected === undefined || !expected.includes(wire)) {
-			throw new Error(`unexpected field tag 0x${tag.toString(16)} at byte ${i}`);
+			throw new Error(
+				`unexpected field tag 0x${tag.toString(16)} at byte ${i}`,
+			);
 		}
 		i++;
 		const [value, next] = readVarint(buf, i);
@@ -289,7 +294,11 @@ const FIELD_WIRE_TYPES: readonly (readonly number[] | undefined)[] = [
 
 function readVarint(buf: Uint8Array, start: number): [bigint, number] {
 	let value = 0n;
-	for (let i = start, shift = 0n; i < buf.length && i - start < 10; i++, shift += 7n) {
+	for (
+		let i = start, shift = 0n;
+		i < buf.length && i - start < 10;
+		i++, shift += 7n
+	) {
 		const b = buf[i] as number;
 		value |= BigInt(b & 0x7f) << shift;
 		if (b < 0x80) return [value, i + 1];
@@ -299,7 +308,7 @@ function readVarint(buf: Uint8Array, start: number): [bigint, number] {
 
 function fromPprof(pp: PprofProfile): Profile {
 	const strings = pp.stringTable.strings;
-	if (strings[0] !== "") throw new Error("string table does not start with \"\"");
+	if (strings[0] !== "") throw new Error('string table does not start with ""');
 	const str = (x: Numeric): string => {
 		const s = strings[Number(x)];
 		if (s === undefined) throw new Error(`string index ${x} out of range`);
@@ -342,10 +351,13 @@ function fromPprof(pp: PprofProfile): Profile {
 		if (loc.mappingId) {
 			mapping = mappings.get(Number(loc.mappingId));
 			if (mapping === undefined)
-				throw new Error(`location ${id} refers to missing mapping ${loc.mappingId}`);
+				throw new Error(
+					`location ${id} refers to missing mapping ${loc.mappingId}`,
+				);
 		}
 		const mappingFile = mapping ? str(mapping.filename) : "";
-		const kernel = mappingFile === KERNEL_MODULE || mappingFile.startsWith("[kernel.");
+		const kernel =
+			mappingFile === KERNEL_MODULE || mappingFile.startsWith("[kernel.");
 		const buildId = mapping ? str(mapping.buildId) : "";
 		const range: MappingRange | undefined =
 			mapping && (mapping.memoryStart || mapping.memoryLimit)
@@ -379,7 +391,9 @@ function fromPprof(pp: PprofProfile): Profile {
 		for (const line of loc.line) {
 			const fn = functions.get(Number(line.functionId));
 			if (fn === undefined)
-				throw new Error(`location ${id} refers to missing function ${line.functionId}`);
+				throw new Error(
+					`location ${id} refers to missing function ${line.functionId}`,
+				);
 			frames.push(frame(str(fn.name) || str(fn.systemName), str(fn.filename)));
 		}
 		if (frames.length === 0) {
@@ -399,7 +413,8 @@ function fromPprof(pp: PprofProfile): Profile {
 		let frames: Frame[] = [];
 		for (const lid of ps.locationId) {
 			const lf = locations.get(Number(lid));
-			if (lf === undefined) throw new Error(`a sample refers to missing location ${lid}`);
+			if (lf === undefined)
+				throw new Error(`a sample refers to missing location ${lid}`);
 			if (lf.length === 1) frames.push(lf[0] as Frame);
 			else frames = frames.concat(lf);
 		}
@@ -440,6 +455,8 @@ function fromPprof(pp: PprofProfile): Profile {
 
 	let lostSamples = 0;
 	let frequencyHz = 0;
+	// The last comment wins, as for any merged protobuf field: a writer may
+	// append chunks (concatenated messages) that each restate the totals.
 	for (const c of pp.comment) {
 		const text = str(c);
 		if (text.startsWith(LOST_COMMENT)) {
@@ -448,10 +465,16 @@ function fromPprof(pp: PprofProfile): Profile {
 			frequencyHz = Number(text.slice(HZ_COMMENT.length)) || 0;
 		}
 	}
-	if (frequencyHz === 0 && pp.period && pp.periodType && str(pp.periodType.unit) === "nanoseconds") {
+	if (
+		frequencyHz === 0 &&
+		pp.period &&
+		pp.periodType &&
+		str(pp.periodType.unit) === "nanoseconds"
+	) {
 		const hz = 1e9 / Number(pp.period);
 		// 1e9/99 Hz is stored rounded to whole ns; undo that rounding.
-		frequencyHz = Math.abs(hz - Math.round(hz)) < 1e-3 * hz ? Math.round(hz) : hz;
+		frequencyHz =
+			Math.abs(hz - Math.round(hz)) < 1e-3 * hz ? Math.round(hz) : hz;
 	}
 
 	return {

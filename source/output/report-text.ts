@@ -17,20 +17,28 @@ export const DEFAULT_TEXT_TOP = 20;
 const MAX_NAME_WIDTH = 60;
 const MAX_MODULE_WIDTH = 40;
 const MAX_COMM_WIDTH = 16;
+const INDENT = "  ";
 
 /** The `report --json` object, with keys in the documented order. */
 export interface ReportJson {
+	/** Sum of the values of the samples that passed the filters. */
 	readonly samples: number;
+	/** Samples the recorder could not deliver, for the whole file. */
 	readonly lostSamples: number;
+	/** Length of the recording. */
 	readonly durationMs: number;
+	/** Sampling frequency of the recording. */
 	readonly frequencyHz: number;
+	/** What `samples`, `self` and `total` count. */
 	readonly unit: Profile["unit"];
+	/** Sorted by samples, descending. */
 	readonly processes: readonly {
 		readonly pid: number;
 		readonly comm: string;
 		readonly exe: string;
 		readonly samples: number;
 	}[];
+	/** Sorted by self, descending. */
 	readonly functions: readonly {
 		readonly name: string;
 		readonly module: string;
@@ -49,8 +57,10 @@ export function reportJson(
 	agg: Aggregate,
 	top?: number,
 ): ReportJson {
-	const processes = top === undefined ? agg.processes : agg.processes.slice(0, top);
-	const functions = top === undefined ? agg.functions : agg.functions.slice(0, top);
+	const processes =
+		top === undefined ? agg.processes : agg.processes.slice(0, top);
+	const functions =
+		top === undefined ? agg.functions : agg.functions.slice(0, top);
 	return {
 		samples: agg.total,
 		lostSamples: header.lostSamples,
@@ -101,18 +111,26 @@ export function formatReportText(
 	const procs = agg.processes.slice(0, top);
 	out.push(sectionTitle("Processes", procs.length, agg.processes.length));
 	out.push(
-		...table(
-			[
-				["PID", "COMM", header.unit === "nanoseconds" ? "BLOCKED" : "SAMPLES", "%", "EXE"],
-				...procs.map((p) => [
-					String(p.pid),
-					truncate(p.comm, MAX_COMM_WIDTH),
-					value(p.samples),
-					pct(p.samples),
-					shortenPath(p.exe, MAX_MODULE_WIDTH),
-				]),
-			],
-			"rlrrl",
+		...indent(
+			table(
+				[
+					[
+						"PID",
+						"COMM",
+						header.unit === "nanoseconds" ? "BLOCKED" : "SAMPLES",
+						"%",
+						"EXE",
+					],
+					...procs.map((p) => [
+						String(p.pid),
+						truncate(p.comm, MAX_COMM_WIDTH),
+						value(p.samples),
+						pct(p.samples),
+						shortenPath(p.exe, MAX_MODULE_WIDTH),
+					]),
+				],
+				"rlrrl",
+			),
 		),
 	);
 	out.push("");
@@ -120,18 +138,20 @@ export function formatReportText(
 	const fns = agg.functions.slice(0, top);
 	out.push(sectionTitle("Functions", fns.length, agg.functions.length));
 	out.push(
-		...table(
-			[
-				["SELF%", "TOTAL%", "SELF", "FUNCTION", "MODULE"],
-				...fns.map((f) => [
-					pct(f.self),
-					pct(f.total),
-					value(f.self),
-					truncate(f.name, MAX_NAME_WIDTH),
-					shortenPath(f.module, MAX_MODULE_WIDTH),
-				]),
-			],
-			"rrrll",
+		...indent(
+			table(
+				[
+					["SELF%", "TOTAL%", "SELF", "FUNCTION", "MODULE"],
+					...fns.map((f) => [
+						pct(f.self),
+						pct(f.total),
+						value(f.self),
+						truncate(f.name, MAX_NAME_WIDTH),
+						shortenPath(f.module, MAX_MODULE_WIDTH),
+					]),
+				],
+				"rrrll",
+			),
 		),
 	);
 	return `${out.join("\n")}\n`;
@@ -150,6 +170,10 @@ function summaryLine(h: ReportHeader, total: number): string {
 	return parts.join(", ");
 }
 
+function indent(lines: readonly string[]): string[] {
+	return lines.map((l) => INDENT + l);
+}
+
 function sectionTitle(what: string, shown: number, of: number): string {
 	return shown < of ? `${what} (top ${shown} of ${of})` : `${what} (${of})`;
 }
@@ -158,7 +182,10 @@ function sectionTitle(what: string, shown: number, of: number): string {
  * Pads columns to their widest cell; `align` has one `l` or `r` per column.
  * The last column is not padded, so no line ends in blanks.
  */
-export function table(rows: readonly (readonly string[])[], align: string): string[] {
+export function table(
+	rows: readonly (readonly string[])[],
+	align: string,
+): string[] {
 	const widths: number[] = [];
 	for (const row of rows) {
 		row.forEach((cell, i) => {

@@ -12,10 +12,13 @@ import {
 
 /** CPU (or blocked time) of one process. */
 export interface ProcessRow {
+	/** Process id (thread group id). */
 	readonly pid: number;
 	/** Process start time, ns of CLOCK_MONOTONIC: tells apart reused pids. */
 	readonly startNs: bigint;
+	/** The name the process is best known by (see `aggregate`). */
 	readonly comm: string;
+	/** Absolute path of the executable; empty when unknown. */
 	readonly exe: string;
 	/** Sum of sample values (samples, or nanoseconds). */
 	readonly samples: number;
@@ -23,8 +26,11 @@ export interface ProcessRow {
 
 /** Self and total of one function, identified by (name, module). */
 export interface FunctionRow {
+	/** Function name, as the frames carry it. */
 	readonly name: string;
+	/** File that holds the code; `[kernel]` for the kernel. */
 	readonly module: string;
+	/** True for kernel functions. */
 	readonly kernel: boolean;
 	/** Value of the samples whose innermost frame is this function. */
 	readonly self: number;

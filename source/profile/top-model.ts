@@ -296,6 +296,13 @@ export function lastIntervalMs(data: TopData): number {
 	return interval ? interval.endMs - interval.startMs : 0;
 }
 
+/** Time the window covers, ms. */
+export function windowMs(data: TopData): number {
+	const first = data.window[0];
+	const newest = last(data.window);
+	return first && newest ? newest.endMs - first.startMs : 0;
+}
+
 /** Samples per second over the last interval, every process. */
 export function samplesPerSecond(data: TopData): number {
 	const interval = last(data.window);

@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+/**
+ * tsprof's command line: parses arguments and dispatches to a command.
+ * Every failure the user can act on ends as one line on stderr.
+ */
+import meow from "meow";
+import { UserError } from "./errors.js";
+
+const help = `
+  Usage
+    $ tsprof top [--pid N]... [-F HZ] [-d SECONDS] [-n COUNT] [--record FILE] [--input FILE]
+    $ tsprof record -o FILE [--duration SECONDS] [-F HZ] [--pid N]...
+    $ tsprof report FILE [--json | --folded] [--pid N]... [--comm NAME]... [--top N]
+
+  Options
+    -F, --frequency HZ   sampling frequency per CPU (default 99)
+    --pid N              only this process and the processes it starts (repeatable)
+    -o, --output FILE    where record writes its gzipped pprof profile
+    --duration SECONDS   stop recording after this long (default: until Ctrl-C)
+    -d, --delay SECONDS  top's refresh interval (default 1)
+    -n, --iterations N   top: stop after N refreshes
+    --record FILE        top: record to FILE from the start
+    --input FILE         top: replay a recording instead of sampling
+    --json, --folded     report formats (default: a table)
+    --comm NAME          report: only processes with this command name (repeatable)
+    --top N              report: rows per list
+
+  tsprof needs root (or CAP_BPF and CAP_PERFMON) and a kernel >= 5.8 with BTF.
+`;
+
+const flags = {
+	frequency: { type: "number", shortFlag: "F", default: 99 },
+	pid: { type: "number", isMultiple: true, default: [] as number[] },
+	output: { type: "string", shortFlag: "o" },
+	duration: { type: "number" },
+	delay: { type: "number", shortFlag: "d", default: 1 },
+	iterations: { type: "number", shortFlag: "n" },
+	record: { type: "string" },
+	input: { type: "string" },
+	json: { type: "boolean", default: false },
+	folded: { type: "boolean", default: false },
+	comm: { type: "string", isMultiple: true, default: [] as string[] },
+	top: { type: "number" },
+	offCpu: { type: "boolean", default: false },
+} as const;
+
+/** Which flags each command accepts (besides --help and --version). */
+const accepted: Record<string, readonly string[]> = {
+	top: ["frequency", "pid", "delay", "iterations", "record", "input"],
+	record: ["frequency", "pid", "output", "duration", "offCpu"],
+	report: ["json", "folded", "pid", "comm", "top"],
+};
+
+function positiveNumber(name: string, v: number | undefined): void {
+	if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UserError(`--${name} must be a positive number`, 2);
+}
+
+async function main(): Promise<void> {
+	const cli = meow(help, { importMeta: import.meta, flags, allowUnknownFlags: true, autoHelp: true, autoVersion: true });
+	const [command, ...rest] = cli.input;
+	if (!command) {
+		cli.showHelp(0);
+		return;
+	}
+	if (!(command in accepted)) throw new UserError(`unknown command '${command}' (try: tsprof --help)`, 2);
+	const known = new Set([...accepted[command], "help", "version"]);
+	const byShort = new Map(Object.entries(flags).flatMap(([name, f]) => ("shortFlag" in f ? [[f.shortFlag as string, name]] : [])));
+	// meow fills in defaults, so the raw arguments tell what the user typed.
+	for (const arg of process.argv.slice(2)) {
+		if (arg === "--") break;
+		if (!arg.startsWith("-") || arg === "-" || /^-\d/.test(arg)) continue;
+		const raw = arg.replace(/^--?/, "").split("=")[0];
+		const name = arg.startsWith("--") ? raw.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) : byShort.get(raw[0]);
+		if (!name || !known.has(name)) {
+			throw new UserError(`unknown option '${arg.split("=")[0]}' for tsprof ${command} (try: tsprof --help)`, 2);
+		}
+	}
+	const f = cli.flags;
+	for (const pid of f.pid) {
+		if (!Number.isInteger(pid) || pid <= 0) throw new UserError("--pid needs a positive process id", 2);
+	}
+	positiveNumber("frequency", f.frequency);
+	positiveNumber("duration", f.duration);
+	positiveNumber("delay", f.delay);
+	positiveNumber("iterations", f.iterations);
+	positiveNumber("top", f.top);
+	if (f.frequency > 10000) throw new UserError("--frequency above 10000 Hz is not supported", 2);
+
+	switch (command) {
+		case "report": {
+			if (rest.length !== 1) throw new UserError("usage: tsprof report FILE [--json | --folded]", 2);
+			if (f.json && f.folded) throw new UserError("choose one of --json and --folded", 2);
+			const { report } = await import("./commands/report.js");
+			await report({
+				file: rest[0],
+				format: f.json ? "json" : f.folded ? "folded" : "table",
+				pids: f.pid,
+				comms: f.comm,
+				top: f.top,
+				stdout: process.stdout,
+			});
+			return;
+		}
+		case "record": {
+			if (rest.length > 0) throw new UserError(`unexpected argument '${rest[0]}'`, 2);
+			if (!f.output) throw new UserError("record needs -o FILE", 2);
+			if (f.offCpu) throw new UserError("--off-cpu is not supported yet", 2);
+			const { preflight } = await import("./kernel/preflight.js");
+			preflight();
+			const { loadKernel } = await import("./kernel/addon.js");
+			const { ProcFs } = await import("./process/procfs.js");
+			const { record } = await import("./commands/record.js");
+			await record(
+				{ output: f.output, durationS: f.duration, frequencyHz: f.frequency, pids: f.pid, stderr: process.stderr },
+				{ kernel: loadKernel(), proc: new ProcFs() },
+			);
+			return;
+		}
+		case "top": {
+			if (rest.length > 0) throw new UserError(`unexpected argument '${rest[0]}'`, 2);
+			const { runTop } = await import("./commands/top-main.js");
+			await runTop({
+				frequencyHz: f.frequency,
+				delayS: f.delay,
+				pids: f.pid,
+				record: f.record,
+				iterations: f.iterations,
+				input: f.input,
+			});
+			return;
+		}
+	}
+}
+
+main().then(
+	() => {
+		process.exitCode ??= 0;
+	},
+	(error: unknown) => {
+		if (error instanceof UserError) {
+			process.stderr.write(`tsprof: ${error.message}\n`);
+			process.exitCode = error.exitCode;
+			return;
+		}
+		const e = error as Error;
+		// Never a stack trace: one line, and TSPROF_DEBUG=1 for the rest.
+		process.stderr.write(`tsprof: ${e?.message?.split("\n")[0] ?? String(error)}\n`);
+		if (process.env.TSPROF_DEBUG) process.stderr.write(`${e?.stack}\n`);
+		process.exitCode = 1;
+	},
+);

@@ -1,0 +1,115 @@
+/**
+ * `tsprof record`: samples until the duration elapses or SIGINT/SIGTERM
+ * arrives, then writes a gzipped pprof file. The file is also rewritten
+ * every few seconds, so a SIGKILL loses at most that much.
+ */
+import { renameSync, statSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { UserError } from "../errors.js";
+import type { Kernel } from "../kernel/kernel.js";
+import { encodeProfile } from "../output/pprof.js";
+import { ProfileAccumulator } from "../profile/accumulator.js";
+import type { ProcReader } from "../process/procfs.js";
+import { SamplerSession } from "../sampler/session.js";
+
+/** What `record` was asked to do. */
+export interface RecordOptions {
+	readonly output: string;
+	/** Seconds; undefined: until a signal. */
+	readonly durationS?: number;
+	readonly frequencyHz: number;
+	readonly pids: readonly number[];
+	readonly stderr: NodeJS.WriteStream;
+}
+
+/** The kernel and /proc to record from. */
+export interface RecordParts {
+	readonly kernel: Kernel;
+	readonly proc: ProcReader;
+}
+
+const CHECKPOINT_MS = 5000;
+
+export function formatBytes(n: number): string {
+	if (n < 1024) return `${n} B`;
+	if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+	return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function writeAtomically(path: string, data: Buffer): void {
+	const tmp = `${path}.tmp-${process.pid}`;
+	writeFileSync(tmp, data);
+	renameSync(tmp, path);
+}
+
+export async function record(options: RecordOptions, parts: RecordParts): Promise<void> {
+	for (const pid of options.pids) {
+		if (!parts.proc.exists(pid)) throw new UserError(`no process with pid ${pid}`);
+	}
+	const out = options.stderr;
+	const session = await SamplerSession.start(
+		{ kernel: parts.kernel, proc: parts.proc },
+		{ frequencyHz: options.frequencyHz, pids: options.pids },
+		cpus().length,
+	);
+	const startTimeMs = Date.now();
+	const acc = new ProfileAccumulator();
+	session.subscribe((batch) => acc.add(batch.samples));
+	let drainError: Error | undefined;
+	session.onError((error) => {
+		drainError ??= error;
+	});
+
+	const snapshot = () => {
+		const s = session.stats();
+		return acc.toProfile({
+			unit: "samples",
+			frequencyHz: options.frequencyHz,
+			startTimeMs,
+			durationMs: Date.now() - startTimeMs,
+			lostSamples: s.lostSamples,
+		});
+	};
+	const save = () => writeAtomically(options.output, encodeProfile(snapshot()));
+	// Fail early on an unwritable path rather than after the whole recording.
+	try {
+		save();
+	} catch (error) {
+		await session.close();
+		throw new UserError(`cannot write ${options.output}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+	}
+
+	const progress = () => {
+		const s = session.stats();
+		const line = `recording ${((Date.now() - startTimeMs) / 1000).toFixed(0)}s: ${acc.value} samples, ${s.lostSamples} lost`;
+		if (out.isTTY) out.write(`\r${line}\x1b[K`);
+		else out.write(`${line}\n`);
+	};
+
+	await new Promise<void>((resolve) => {
+		const timers: NodeJS.Timeout[] = [];
+		const stop = () => {
+			for (const t of timers) clearInterval(t);
+			process.off("SIGINT", stop);
+			process.off("SIGTERM", stop);
+			resolve();
+		};
+		process.on("SIGINT", stop);
+		process.on("SIGTERM", stop);
+		if (options.durationS !== undefined) timers.push(setTimeout(stop, options.durationS * 1000));
+		timers.push(setInterval(progress, out.isTTY ? 1000 : 5000));
+		timers.push(setInterval(save, CHECKPOINT_MS));
+	});
+
+	await session.close();
+	if (out.isTTY) out.write("\r\x1b[K");
+	save();
+	const s = session.stats();
+	const size = statSync(options.output).size;
+	const c = s.mapCleanup;
+	out.write(
+		`tsprof: wrote ${options.output}: ${acc.value} samples, ${s.lostSamples} lost, ${acc.processCount()} processes, ${formatBytes(size)}` +
+			` (map cleanup: ${c.batchDeletes} batch deletes, ${c.fallbackDeletes} fallback deletes, ${c.failures} failures)\n`,
+	);
+	if (drainError) out.write(`tsprof: warning: a drain failed: ${drainError.message}\n`);
+}

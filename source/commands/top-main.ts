@@ -1,0 +1,33 @@
+/**
+ * Composition root of `tsprof top`: builds the live source (the kernel
+ * sampler, or a replay of a recording) and hands it to the view.
+ */
+import { cpus } from "node:os";
+import { UserError } from "../errors.js";
+import type { LiveSource } from "../profile/live.js";
+import { type TopOptions, top } from "./top.js";
+
+/** `top`'s options as the CLI parsed them. */
+export interface TopMainOptions extends TopOptions {
+	/** Replay this recording instead of sampling. */
+	readonly input?: string;
+}
+
+export async function runTop(options: TopMainOptions): Promise<void> {
+	let source: LiveSource;
+	if (options.input) {
+		const { replaySource } = await import("../profile/replay.js");
+		const { readProfileFile } = await import("../output/pprof.js");
+		source = replaySource(await readProfileFile(options.input));
+	} else {
+		const { preflight } = await import("../kernel/preflight.js");
+		preflight();
+		const { ProcFs } = await import("../process/procfs.js");
+		const proc = new ProcFs();
+		for (const pid of options.pids) if (!proc.exists(pid)) throw new UserError(`no process with pid ${pid}`);
+		const { loadKernel } = await import("../kernel/addon.js");
+		const { SamplerSession } = await import("../sampler/session.js");
+		source = await SamplerSession.start({ kernel: loadKernel(), proc }, { frequencyHz: options.frequencyHz }, cpus().length);
+	}
+	await top(options, source);
+}

@@ -1,0 +1,274 @@
+/**
+ * `tsprof top`: the composition root of the live view. It owns everything
+ * with a side effect (the subscription, the refresh timer, the terminal, the
+ * recording file, signals) so that the model and the components stay pure.
+ */
+import { writeFile as fsWriteFile } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
+import { render } from "ink";
+import { onExit } from "signal-exit";
+import { UserError } from "../errors.js";
+import { encodeProfile } from "../output/pprof.js";
+import type { LiveSource, SamplerStats } from "../profile/live.js";
+import { batchText, type HeaderInfo } from "../profile/top-format.js";
+import {
+	advance,
+	DEFAULT_CONFIG,
+	emptyTopData,
+	IntervalAccumulator,
+	NO_FILTER,
+	samplesPerSecond,
+	selfCpuPercent,
+	snapshot,
+	type TopData,
+	windowMs,
+	zero,
+} from "../profile/top-model.js";
+import { defaultRecordingName, Recorder } from "../profile/top-recorder.js";
+import { App } from "../ui/App.js";
+
+/** What the CLI parsed for `tsprof top`. */
+export interface TopOptions {
+	/** Sampling frequency the source was started with (`-F`). */
+	readonly frequencyHz: number;
+	/** Refresh interval, seconds (`-d/--delay`). */
+	readonly delayS: number;
+	/** Initial pid filter (`--pid`); empty for every process. */
+	readonly pids: readonly number[];
+	/** Record from the start into this file (`--record`). */
+	readonly record?: string;
+	/** Stop after this many refreshes (`-n`); batch mode only counts printed snapshots. */
+	readonly iterations?: number;
+}
+
+/** The outside world of `top`; everything defaults to the process's own. */
+export interface TopIo {
+	readonly stdout?: NodeJS.WriteStream;
+	readonly stdin?: NodeJS.ReadStream;
+	readonly stderr?: NodeJS.WriteStream;
+	/** Draw the interactive view; defaults to whether stdout is a terminal. */
+	readonly interactive?: boolean;
+	/** Aborting it stops top as `q` does. */
+	readonly signal?: AbortSignal;
+	/** Install SIGINT/SIGTERM/SIGHUP handlers that stop top cleanly; default true. */
+	readonly handleSignals?: boolean;
+	/** Wall clock, ms since the epoch. */
+	readonly now?: () => number;
+	/** Writes a finished recording. */
+	readonly writeFile?: (file: string, data: Uint8Array) => Promise<void>;
+}
+
+const ENTER_ALT_SCREEN = "\u001B[?1049h";
+const LEAVE_ALT_SCREEN = "\u001B[?1049l";
+const SHOW_CURSOR = "\u001B[?25h";
+const NOTICE_MS = 5000;
+
+function validate(opts: TopOptions, source: LiveSource): void {
+	if (!Number.isFinite(opts.delayS) || opts.delayS <= 0) {
+		throw new UserError(`the refresh delay must be a positive number of seconds, not ${opts.delayS}`);
+	}
+	if (opts.iterations !== undefined && (!Number.isInteger(opts.iterations) || opts.iterations < 1)) {
+		throw new UserError(`the number of iterations must be a positive integer, not ${opts.iterations}`);
+	}
+	for (const pid of opts.pids) {
+		if (!source.pidExists(pid)) throw new UserError(`no process with pid ${pid}`);
+	}
+}
+
+/** A promise with its resolve function. */
+function latch(): { promise: Promise<void>; open: () => void } {
+	let open = () => {};
+	const promise = new Promise<void>((resolve) => {
+		open = resolve;
+	});
+	return { promise, open };
+}
+
+/**
+ * Runs `tsprof top` over `source` until `q`, Ctrl-C, a signal, `io.signal`,
+ * or `opts.iterations` refreshes. Draws with Ink on a terminal, prints a
+ * text snapshot per refresh otherwise (like `top -b`). Writes the recording
+ * if one is running, restores the terminal, and always closes `source`.
+ * Throws UserError for bad options, a pid that does not exist, or a
+ * recording that could not be written.
+ */
+export async function top(opts: TopOptions, source: LiveSource, io: TopIo = {}): Promise<void> {
+	const stdout = io.stdout ?? process.stdout;
+	const stdin = io.stdin ?? process.stdin;
+	const stderr = io.stderr ?? process.stderr;
+	const now = io.now ?? Date.now;
+	const writeFile = io.writeFile ?? ((file: string, bytes: Uint8Array) => fsWriteFile(file, bytes));
+	const interactive = io.interactive ?? stdout.isTTY === true;
+	const cleanups: (() => void)[] = [];
+	try {
+		validate(opts, source);
+		const frequencyHz = source.stats().frequencyHz || opts.frequencyHz;
+		const accumulator = new IntervalAccumulator(now());
+		let data: TopData = emptyTopData({ ...DEFAULT_CONFIG, frequencyHz });
+		let stats: SamplerStats = source.stats();
+		const startRecorder = (file: string) => new Recorder(file, now(), frequencyHz, source.stats().lostSamples);
+		let recorder = opts.record === undefined ? undefined : startRecorder(opts.record);
+		const pendingWrites: Promise<string>[] = [];
+		let notice: { text: string; untilMs: number } | undefined;
+
+		cleanups.push(
+			source.subscribe((batch) => {
+				accumulator.add(batch);
+				recorder?.add(batch);
+			}),
+		);
+
+		let usageAt = performance.now();
+		let usage = process.cpuUsage();
+		let self = { cpuPercent: 0, rssBytes: process.memoryUsage.rss() };
+		const measureSelf = () => {
+			const at = performance.now();
+			const current = process.cpuUsage();
+			self = { cpuPercent: selfCpuPercent(usage, current, at - usageAt), rssBytes: process.memoryUsage.rss() };
+			usage = current;
+			usageAt = at;
+		};
+
+		const save = (rec: Recorder): Promise<string> => {
+			const profile = rec.profile(now(), source.stats().lostSamples);
+			return writeFile(rec.file, encodeProfile(profile)).then(
+				() => `wrote ${rec.file} (${rec.samples} samples)`,
+				(error: unknown) => {
+					throw new UserError(
+						`could not write the recording ${rec.file}: ${error instanceof Error ? error.message : String(error)}`,
+					);
+				},
+			);
+		};
+
+		const stop = latch();
+		io.signal?.addEventListener("abort", stop.open, { once: true });
+		if (io.signal?.aborted) stop.open();
+		if (io.handleSignals ?? true) {
+			for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+				process.on(name, stop.open);
+				cleanups.push(() => process.off(name, stop.open));
+			}
+		}
+
+		const refresh = () => {
+			data = advance(data, accumulator.take(now()));
+			stats = source.stats();
+			measureSelf();
+		};
+
+		if (interactive) {
+			let rerender = () => {};
+			const show = (text: string) => {
+				notice = { text, untilMs: now() + NOTICE_MS };
+				rerender();
+			};
+			const handlers = {
+				onQuit: stop.open,
+				onZero: () => {
+					accumulator.reset(now());
+					data = zero(data);
+					rerender();
+				},
+				onToggleRecording: () => {
+					if (recorder) {
+						const written = save(recorder);
+						pendingWrites.push(written);
+						written.then(show, (error: Error) => show(error.message));
+						recorder = undefined;
+					} else {
+						recorder = startRecorder(defaultRecordingName(new Date(now())));
+					}
+					rerender();
+				},
+				pidExists: (pid: number) => source.pidExists(pid),
+			};
+			const element = () => (
+				<App
+					data={data}
+					stats={stats}
+					selfCpuPercent={self.cpuPercent}
+					selfRssBytes={self.rssBytes}
+					recording={recorder && { file: recorder.file, samples: recorder.samples }}
+					notice={notice && now() < notice.untilMs ? notice.text : undefined}
+					initialPids={opts.pids}
+					keys={stdin.isTTY === true}
+					{...handlers}
+				/>
+			);
+
+			let restored = false;
+			const restore = () => {
+				if (restored) return;
+				restored = true;
+				if (stdin.isTTY) stdin.setRawMode?.(false);
+				stdout.write(SHOW_CURSOR + LEAVE_ALT_SCREEN);
+			};
+			// A crash or a signal that kills us must not leave the terminal in the alternate screen or raw.
+			cleanups.push(onExit(restore));
+			stdout.write(ENTER_ALT_SCREEN);
+			// The header appears at once; the tables fill in at the first refresh.
+			const instance = render(element(), { stdout, stdin, stderr, exitOnCtrlC: false, patchConsole: false });
+			rerender = () => instance.rerender(element());
+			cleanups.push(restore);
+			cleanups.push(() => instance.unmount());
+
+			let refreshes = 0;
+			const timer = setInterval(() => {
+				refresh();
+				rerender();
+				if (opts.iterations !== undefined && ++refreshes >= opts.iterations) stop.open();
+			}, opts.delayS * 1000);
+			cleanups.push(() => clearInterval(timer));
+			// Ink settles this when the tree throws: that is a crash to report, after the cleanups.
+			const crashed = instance.waitUntilExit().then(() => undefined);
+			await Promise.race([stop.promise, crashed]);
+		} else {
+			let printed = 0;
+			stdout.on("error", stop.open);
+			cleanups.push(() => stdout.off("error", stop.open));
+			const timer = setInterval(() => {
+				refresh();
+				const header: HeaderInfo = {
+					stats,
+					samplesPerSecond: samplesPerSecond(data),
+					selfCpuPercent: self.cpuPercent,
+					selfRssBytes: self.rssBytes,
+					filter: { ...NO_FILTER, pids: opts.pids },
+					windowS: windowMs(data) / 1000,
+					paused: false,
+					recording: recorder && { file: recorder.file, samples: recorder.samples },
+				};
+				const view = snapshot(data, header.filter);
+				stdout.write(batchText(view, header, new Date(now())));
+				if (opts.iterations !== undefined && ++printed >= opts.iterations) stop.open();
+			}, opts.delayS * 1000);
+			cleanups.push(() => clearInterval(timer));
+			await stop.promise;
+		}
+
+		// Stop taking batches (and drawing) before the last write, so the file ends where the screen did.
+		runCleanups(cleanups);
+		const final = recorder && save(recorder);
+		const results = await Promise.allSettled(final ? [...pendingWrites, final] : pendingWrites);
+		const last = results[results.length - 1];
+		if (final && last?.status === "fulfilled") stderr.write(`tsprof: ${last.value}\n`);
+		const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+		if (failed) throw failed.reason;
+	} finally {
+		runCleanups(cleanups);
+		await source.close();
+	}
+}
+
+/** Runs and forgets the cleanups, newest first, so each runs once. */
+function runCleanups(cleanups: (() => void)[]): void {
+	while (cleanups.length > 0) {
+		const cleanup = cleanups.pop() as () => void;
+		try {
+			cleanup();
+		} catch {
+			// Cleanup is best effort: one failure must not keep the terminal from being restored.
+		}
+	}
+}

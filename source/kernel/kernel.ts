@@ -1,0 +1,34 @@
+/**
+ * The typed interface over the native addon. Everything above `kernel/`
+ * talks to these types, so it can be tested with a fake kernel.
+ */
+
+/** Options for loading and attaching the BPF programs. */
+export interface OpenOptions {
+	readonly frequencyHz: number;
+	/** Side-band ring size per CPU, in pages (a power of two). */
+	readonly sidebandPages: number;
+}
+
+/** One live kernel session: the programs, their maps and rings. */
+export interface KernelSession {
+	/** Loads and attaches everything, unarmed; rejects with one message. */
+	open(options: OpenOptions): Promise<void>;
+	/** Arms every probe at once. */
+	arm(): void;
+	/** One drain: see `decodeDrain` for what the buffer holds. */
+	drain(): Promise<ArrayBuffer>;
+	/** Detaches and unloads everything; idempotent. */
+	close(): Promise<void>;
+	programIds(): number[];
+	mapIds(): number[];
+}
+
+/** sizeof/offsetof of the ABI structs, as the addon's compiler sees them. */
+export type AbiLayout = Record<string, Record<string, number>>;
+
+/** The kernel as the rest of tsprof sees it. */
+export interface Kernel {
+	createSession(): KernelSession;
+	layout(): AbiLayout;
+}

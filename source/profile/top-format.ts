@@ -1,0 +1,218 @@
+/**
+ * Text of top's rows and header, shared by the Ink view and batch mode so the
+ * two always agree. Every line is cut to a width here: a line that wraps in
+ * the terminal pushes the frame past `rows - 1` and Ink starts to flicker.
+ */
+import type { SamplerStats } from "./live.js";
+import type { CallEdge, FunctionRow, ProcessRow, TopSnapshot, ViewFilter } from "./top-model.js";
+
+/** Cuts `text` to `width` columns (with an ellipsis) and pads it to exactly `width`. */
+export function fit(text: string, width: number): string {
+	if (width <= 0) return "";
+	if (text.length > width) return width === 1 ? "…" : `${text.slice(0, width - 1)}…`;
+	return text.padEnd(width);
+}
+
+/** Right-aligns `text` in `width` columns; numbers never get cut, they widen instead. */
+export function right(text: string, width: number): string {
+	return text.padStart(width);
+}
+
+export function formatPercent(value: number): string {
+	return value >= 1000 ? value.toFixed(0) : value.toFixed(1);
+}
+
+export function formatCount(value: number): string {
+	if (value >= 10_000_000) return `${(value / 1_000_000).toFixed(0)}M`;
+	if (value >= 1_000_000) return `${(value / 1_000_000).toFixed(1)}M`;
+	return String(Math.round(value));
+}
+
+export function formatBytes(bytes: number): string {
+	if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+	return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** perf top's short module name: the file name, or the whole `[kernel]`-style tag. */
+export function moduleLabel(module: string): string {
+	if (module === "") return "?";
+	if (module.startsWith("[")) return module;
+	const slash = module.lastIndexOf("/");
+	return slash === -1 ? module : module.slice(slash + 1);
+}
+
+/** `[k]` for kernel frames, `[.]` for user frames, as perf top marks them. */
+export function frameMarker(kernel: boolean): string {
+	return kernel ? "[k]" : "[.]";
+}
+
+const PID_W = 7;
+const COMM_W = 16;
+const CPU_W = 6;
+const SAMPLES_W = 8;
+
+export function processHeader(width: number): string {
+	const fixed = `${right("PID", PID_W)} ${fit("COMM", COMM_W)} ${right("CPU%", CPU_W)} ${right("SAMPLES", SAMPLES_W)} `;
+	return fit(fixed + "EXE", width);
+}
+
+/** The text of a process row; a grouped row reads `comm ×count` and has no single pid. */
+export function processLine(row: ProcessRow, width: number): string {
+	const pid = row.count > 1 ? "-" : String(row.pids[0] ?? "");
+	const comm = row.count > 1 ? `${row.comm} ×${row.count}` : row.comm;
+	const fixed = `${right(pid, PID_W)} ${fit(comm, COMM_W)} ${right(formatPercent(row.cpuPercent), CPU_W)} ${right(formatCount(row.samples), SAMPLES_W)} `;
+	return fit(fixed + (row.exe || "-"), width);
+}
+
+const PCT_W = 7;
+
+function nameAndModuleWidths(width: number, fixed: number): [number, number] {
+	const rest = Math.max(0, width - fixed);
+	const module = Math.min(32, Math.max(8, Math.floor(rest * 0.3)));
+	return [Math.max(0, rest - module - 1), module];
+}
+
+export function functionHeader(width: number): string {
+	const fixed = `${right("SELF%", PCT_W)} ${right("TOTAL%", PCT_W)}     `;
+	const [nameW, moduleW] = nameAndModuleWidths(width, fixed.length);
+	return fit(`${fixed}${fit("FUNCTION", nameW)} ${fit("MODULE", moduleW)}`, width);
+}
+
+/** The text of a function row: self %, total %, kernel marker, name, short module. */
+export function functionLine(row: FunctionRow, width: number): string {
+	const fixed = `${right(formatPercent(row.selfPercent), PCT_W)} ${right(formatPercent(row.totalPercent), PCT_W)} ${frameMarker(row.kernel)} `;
+	const [nameW, moduleW] = nameAndModuleWidths(width, fixed.length);
+	return fit(`${fixed}${fit(row.name, nameW)} ${fit(moduleLabel(row.module), moduleW)}`, width);
+}
+
+export function edgeHeader(title: string, width: number): string {
+	const fixed = `${right("SAMPLES", SAMPLES_W)} ${right("%", PCT_W)}     `;
+	const [nameW, moduleW] = nameAndModuleWidths(width, fixed.length);
+	return fit(`${fixed}${fit(title, nameW)} ${fit("MODULE", moduleW)}`, width);
+}
+
+/** A caller or callee of the call-graph panel. */
+export function edgeLine(edge: CallEdge, width: number): string {
+	const fixed = `${right(formatCount(edge.samples), SAMPLES_W)} ${right(formatPercent(edge.percent), PCT_W)} ${frameMarker(edge.kernel)} `;
+	const [nameW, moduleW] = nameAndModuleWidths(width, fixed.length);
+	return fit(`${fixed}${fit(edge.name, nameW)} ${fit(moduleLabel(edge.module), moduleW)}`, width);
+}
+
+/** How a header segment should stand out; the view maps tones to colours, batch mode ignores them. */
+export type Tone = "plain" | "dim" | "info" | "warn" | "alert";
+
+/** A piece of a header line. */
+export interface Segment {
+	readonly text: string;
+	readonly tone: Tone;
+}
+
+/** What the header shows besides the snapshot. */
+export interface HeaderInfo {
+	readonly stats: SamplerStats;
+	/** Samples per second over the last interval, every process. */
+	readonly samplesPerSecond: number;
+	/** tsprof's own CPU % (of one CPU) over the last interval. */
+	readonly selfCpuPercent: number;
+	/** tsprof's own resident set size, bytes. */
+	readonly selfRssBytes: number;
+	readonly filter: ViewFilter;
+	/** Seconds the function table covers. */
+	readonly windowS: number;
+	readonly paused: boolean;
+	/** File being recorded to, with the samples it holds so far. */
+	readonly recording?: { readonly file: string; readonly samples: number };
+}
+
+function segment(text: string, tone: Tone = "plain"): Segment {
+	return { text, tone };
+}
+
+const GAP = segment("  ");
+
+/** Active filters as words; empty when there are none. */
+export function filterText(filter: ViewFilter): string {
+	const parts: string[] = [];
+	if (filter.pids.length > 0) parts.push(`pid ${filter.pids.join(",")}`);
+	if (filter.search !== "") parts.push(`search "${filter.search}"`);
+	if (filter.hideKernel) parts.push("kernel hidden");
+	return parts.join("  ");
+}
+
+/**
+ * The header as segments, most important line first: rates, then the
+ * sampler's housekeeping, then what the view is doing (filters, pause,
+ * recording), so a short terminal that drops the middle line keeps the rest.
+ */
+export function headerLines(info: HeaderInfo): Segment[][] {
+	const { stats } = info;
+	const rates: Segment[] = [
+		segment("tsprof top", "info"),
+		GAP,
+		segment(`${stats.frequencyHz} Hz  ${stats.cpus} CPUs  ${formatCount(info.samplesPerSecond)} samples/s  `),
+		segment(`lost ${formatCount(stats.lostSamples)}`, stats.lostSamples > 0 ? "warn" : "plain"),
+		segment("  │  "),
+		segment(`tsprof ${formatPercent(info.selfCpuPercent)}% CPU  ${formatBytes(info.selfRssBytes)} RSS`),
+	];
+	const { mapCleanup } = stats;
+	const housekeeping: Segment[] = [
+		segment(`processes seen ${formatCount(stats.processesSeen)}  deferred ${formatCount(stats.deferredProcesses)}`, "dim"),
+		segment("  │  ", "dim"),
+		segment(
+			`map cleanup: batch ${formatCount(mapCleanup.batchDeletes)}  fallback ${formatCount(mapCleanup.fallbackDeletes)}  `,
+			"dim",
+		),
+		segment(`failed ${formatCount(mapCleanup.failures)}`, mapCleanup.failures > 0 ? "warn" : "dim"),
+	];
+	const filters = filterText(info.filter);
+	const status: Segment[] = [
+		filters === "" ? segment("no filters", "dim") : segment(`filter: ${filters}`, "warn"),
+		segment(`  │  window ${Math.round(info.windowS)} s`, "dim"),
+	];
+	if (info.paused) status.push(segment("  │  "), segment("PAUSED", "alert"));
+	if (info.recording) {
+		status.push(
+			segment("  │  "),
+			segment(`● REC ${info.recording.file} (${formatCount(info.recording.samples)} samples)`, "alert"),
+		);
+	}
+	return [rates, housekeeping, status];
+}
+
+export function segmentsText(line: readonly Segment[]): string {
+	return line.map((s) => s.text).join("");
+}
+
+/** How much batch mode prints per snapshot. */
+export interface BatchLimits {
+	readonly width: number;
+	readonly processes: number;
+	readonly functions: number;
+}
+
+export const DEFAULT_BATCH_LIMITS: BatchLimits = { width: 120, processes: 20, functions: 30 };
+
+/** One `top -b` style snapshot: header, process table, function table, blank line. */
+export function batchText(
+	view: TopSnapshot,
+	info: HeaderInfo,
+	time: Date,
+	limits: BatchLimits = DEFAULT_BATCH_LIMITS,
+): string {
+	const { width } = limits;
+	const lines: string[] = [];
+	const [rates = [], housekeeping = [], status = []] = headerLines(info);
+	lines.push(fit(`${segmentsText(rates)}  │  ${time.toISOString()}`, width).trimEnd());
+	lines.push(fit(segmentsText(housekeeping), width).trimEnd());
+	lines.push(fit(segmentsText(status), width).trimEnd());
+	lines.push("");
+	lines.push(processHeader(width).trimEnd());
+	for (const row of view.processes.slice(0, limits.processes)) lines.push(processLine(row, width).trimEnd());
+	if (view.processes.length === 0) lines.push("(no samples)");
+	lines.push("");
+	lines.push(functionHeader(width).trimEnd());
+	for (const row of view.functions.slice(0, limits.functions)) lines.push(functionLine(row, width).trimEnd());
+	if (view.functions.length === 0) lines.push("(no samples)");
+	lines.push("");
+	return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,163 @@
+/**
+ * Address -> Frame, for user addresses (through a process image's mappings
+ * and the ELF symbols of the mapped files) and kernel addresses (kallsyms).
+ *
+ * ELF files are cached by file identity (device, inode, size, mtime), never
+ * by pid: 300 short processes of one binary parse it once. A file is opened
+ * through the process when that works (/proc/PID/root for another mount
+ * namespace, /proc/PID/map_files for a deleted binary), else by its path.
+ */
+import { closeSync, constants, fstatSync, openSync } from "node:fs";
+import { LRUCache } from "lru-cache";
+import { KERNEL_MODULE, type Frame } from "../profile/model.js";
+import type { Image, Mapping } from "../process/image.js";
+import { type ElfImage, fileOffsetToVaddr, readElf } from "./elf-reader.js";
+import { type KernelSymbols, loadKallsyms } from "./kallsyms.js";
+
+/** Hit, miss and error counts of the symbol caches. */
+export interface SymbolizerStats {
+	readonly filesCached: number;
+	readonly fileHits: number;
+	readonly fileMisses: number;
+	/** Files that could not be opened or parsed. */
+	readonly fileErrors: number;
+}
+
+export interface SymbolizerOptions {
+	/** ELF files kept parsed at once. */
+	readonly maxFiles?: number;
+	/** Where /proc is; tests point it elsewhere. */
+	readonly procRoot?: string;
+	/** Loads kernel symbols on first use (default: /proc/kallsyms). */
+	readonly loadKernelSymbols?: () => KernelSymbols;
+}
+
+const DELETED = " (deleted)";
+const hex = (n: bigint) => `0x${n.toString(16)}`;
+
+type FileResult = { elf: ElfImage } | { error: string };
+
+export class Symbolizer {
+	private readonly files: LRUCache<string, FileResult>;
+	private readonly byMapping = new WeakMap<Mapping, FileResult>();
+	private readonly frameCache = new WeakMap<Mapping, Map<bigint, Frame>>();
+	private readonly kernelFrames = new LRUCache<bigint, Frame>({ max: 50000 });
+	private kernel?: KernelSymbols;
+	private readonly procRoot: string;
+	private readonly loadKernelSymbols: () => KernelSymbols;
+	private fileHits = 0;
+	private fileMisses = 0;
+	private fileErrors = 0;
+
+	constructor(options: SymbolizerOptions = {}) {
+		this.files = new LRUCache({ max: options.maxFiles ?? 512 });
+		this.procRoot = options.procRoot ?? "/proc";
+		this.loadKernelSymbols = options.loadKernelSymbols ?? (() => loadKallsyms());
+	}
+
+	/**
+	 * Names a kernel address. `returnAddress`: the address is where a call
+	 * returns to, so the call itself is one byte earlier (it may be the last
+	 * instruction of its function).
+	 */
+	kernelFrame(ip: bigint, returnAddress: boolean): Frame {
+		const cached = this.kernelFrames.get(ip);
+		if (cached) return cached;
+		this.kernel ??= this.loadKernelSymbols();
+		const hit = this.kernel.lookup(returnAddress ? ip - 1n : ip);
+		const name = hit ? hit.name : `[unknown] ${hex(ip)} (${this.kernel.unavailableReason ?? "no kernel symbol"})`;
+		const frame: Frame = { name, module: KERNEL_MODULE, kernel: true, address: ip };
+		this.kernelFrames.set(ip, frame);
+		return frame;
+	}
+
+	/** Names a user address of process `pid` (which may have exited) through `image`. */
+	userFrame(pid: number, image: Image, ip: bigint, returnAddress: boolean): Frame {
+		const m = image.find(ip);
+		if (!m) return { name: `[unknown] ${hex(ip)} (no mapping)`, module: image.exe || "[unknown]", kernel: false, address: ip };
+		let frames = this.frameCache.get(m);
+		if (!frames) {
+			frames = new Map();
+			this.frameCache.set(m, frames);
+		}
+		const cached = frames.get(ip);
+		if (cached) return cached;
+		const frame = this.nameInMapping(pid, m, ip, returnAddress);
+		if (frames.size < 65536) frames.set(ip, frame);
+		return frame;
+	}
+
+	private nameInMapping(pid: number, m: Mapping, ip: bigint, returnAddress: boolean): Frame {
+		const mapping = { start: m.start, limit: m.end, offset: m.pgoff };
+		const base = { module: m.path, kernel: false, address: ip, mapping };
+		if (m.path.startsWith("[")) return { ...base, name: `[unknown] ${hex(ip)} (${m.path})`, buildId: m.buildId };
+		const file = this.fileFor(pid, m);
+		if ("error" in file) return { ...base, name: `[unknown] ${hex(ip)} (${file.error})`, buildId: m.buildId };
+		const buildId = m.buildId ?? file.elf.buildId;
+		const offset = Number(ip - m.start + m.pgoff) - (returnAddress ? 1 : 0);
+		const vaddr = fileOffsetToVaddr(file.elf, offset);
+		const hit = vaddr === undefined ? undefined : file.elf.symbols.lookup(vaddr);
+		if (!hit) return { ...base, name: `[unknown] ${hex(ip)} (no symbol)`, buildId };
+		return { ...base, name: hit.name, buildId };
+	}
+
+	private fileFor(pid: number, m: Mapping): FileResult {
+		const known = this.byMapping.get(m);
+		if (known) return known;
+		const result = this.openFile(pid, m);
+		this.byMapping.set(m, result);
+		return result;
+	}
+
+	/** Paths to try, most faithful first. */
+	private candidates(pid: number, m: Mapping): string[] {
+		if (m.path.endsWith(DELETED)) {
+			return [`${this.procRoot}/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`];
+		}
+		return [`${this.procRoot}/${pid}/root${m.path}`, m.path];
+	}
+
+	private openFile(pid: number, m: Mapping): FileResult {
+		let lastError = "no file";
+		for (const path of this.candidates(pid, m)) {
+			let fd: number;
+			try {
+				fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+			} catch {
+				continue;
+			}
+			try {
+				const st = fstatSync(fd);
+				if (!st.isFile()) continue;
+				const id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+				let result = this.files.get(id);
+				if (result) this.fileHits++;
+				else {
+					this.fileMisses++;
+					try {
+						result = { elf: readElf(fd, st.size) };
+					} catch (error) {
+						this.fileErrors++;
+						result = { error: `bad ELF: ${(error as Error).message}` };
+					}
+					this.files.set(id, result);
+				}
+				// A reused pid's root may show another file under the same
+				// name; the build-id, when the kernel gave one, settles it.
+				if ("elf" in result && m.buildId && result.elf.buildId && m.buildId !== result.elf.buildId) {
+					lastError = "build-id mismatch";
+					continue;
+				}
+				return result;
+			} finally {
+				closeSync(fd);
+			}
+		}
+		this.fileErrors++;
+		return { error: lastError };
+	}
+
+	stats(): SymbolizerStats {
+		return { filesCached: this.files.size, fileHits: this.fileHits, fileMisses: this.fileMisses, fileErrors: this.fileErrors };
+	}
+}

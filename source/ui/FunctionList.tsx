@@ -1,0 +1,58 @@
+import { Text } from "ink";
+import { focusMark } from "./focus-mark.js";
+import { functionHeader, functionLine } from "../profile/top-format.js";
+import type { FunctionRow } from "../profile/top-model.js";
+import type { Cursor } from "./keymap.js";
+
+/** Props of {@link FunctionList}. */
+export interface FunctionListProps {
+	readonly rows: readonly FunctionRow[];
+	/** Data rows to draw; the column header comes on top of them. */
+	readonly height: number;
+	readonly width: number;
+	/** Already clamped to `rows` and `height`. */
+	readonly cursor: Cursor;
+	readonly focused: boolean;
+	/** The search being applied, to say why the list may be empty. */
+	readonly search: string;
+}
+
+/** perf top's colours: hot rows red, warm rows green. */
+function heat(row: FunctionRow): string | undefined {
+	if (row.selfPercent >= 5) return "red";
+	if (row.selfPercent >= 0.5) return "green";
+	return undefined;
+}
+
+/** The hottest functions, `[k]` marking kernel frames; unnamed frames are dimmed. */
+export function FunctionList({ rows, height, width, cursor, focused, search }: FunctionListProps) {
+	const visible = rows.slice(cursor.offset, cursor.offset + height);
+	const empty = search === "" ? "(no samples yet)" : `(no function matches "${search}")`;
+	return (
+		<>
+			<Text wrap="truncate" bold color={focused ? "green" : undefined} inverse={!focused}>
+				{focusMark(functionHeader(width), focused)}
+			</Text>
+			{height > 0 && visible.length === 0 && (
+				<Text wrap="truncate" dimColor>
+					{empty}
+				</Text>
+			)}
+			{visible.map((row, i) => {
+				const selected = cursor.offset + i === cursor.index;
+				return (
+					<Text
+						key={row.key}
+						wrap="truncate"
+						color={heat(row)}
+						dimColor={row.name.startsWith("[unknown]")}
+						inverse={selected && focused}
+						bold={selected && !focused}
+					>
+						{functionLine(row, width)}
+					</Text>
+				);
+			})}
+		</>
+	);
+}

@@ -1,0 +1,56 @@
+import { Text } from "ink";
+import { focusMark } from "./focus-mark.js";
+import { processHeader, processLine } from "../profile/top-format.js";
+import type { ProcessRow } from "../profile/top-model.js";
+import type { Cursor } from "./keymap.js";
+
+/** Props of {@link ProcessList}. */
+export interface ProcessListProps {
+	readonly rows: readonly ProcessRow[];
+	/** Data rows to draw; the column header comes on top of them. */
+	readonly height: number;
+	readonly width: number;
+	/** Already clamped to `rows` and `height`. */
+	readonly cursor: Cursor;
+	/** Whether the arrows move in this list (its selection is highlighted). */
+	readonly focused: boolean;
+}
+
+/**
+ * The process list: exactly `height + 1` lines, so the function list below
+ * does not jump as processes come and go. Exited processes are dimmed.
+ */
+export function ProcessList({ rows, height, width, cursor, focused }: ProcessListProps) {
+	const visible = rows.slice(cursor.offset, cursor.offset + height);
+	const fillers = Math.max(0, height - Math.max(visible.length, 1));
+	return (
+		<>
+			<Text wrap="truncate" bold color={focused ? "green" : undefined} inverse={!focused}>
+				{focusMark(processHeader(width), focused)}
+			</Text>
+			{height > 0 && visible.length === 0 && (
+				<Text wrap="truncate" dimColor>
+					(no samples yet)
+				</Text>
+			)}
+			{visible.map((row, i) => {
+				const selected = cursor.offset + i === cursor.index;
+				return (
+					<Text
+						key={row.key}
+						wrap="truncate"
+						dimColor={row.exited && row.count === 1}
+						inverse={selected && focused}
+						bold={selected && !focused}
+					>
+						{processLine(row, width)}
+					</Text>
+				);
+			})}
+			{Array.from({ length: fillers }, (_, i) => (
+				// biome-ignore lint/suspicious/noArrayIndexKey: blank filler lines are interchangeable.
+				<Text key={`filler-${i}`}> </Text>
+			))}
+		</>
+	);
+}

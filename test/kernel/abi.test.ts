@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { COMM_LEN, DRAIN_MAGIC, DRAIN_VERSION, FILENAME_LEN, LAYOUT } from "../../source/kernel/abi.js";
+import { loadKernel } from "../../source/kernel/addon.js";
+import { addonPath } from "../helpers/root.js";
+import { existsSync } from "node:fs";
+
+// The addon is built by npm install; its layout needs no root.
+const skip = existsSync(addonPath) ? false : process.env.CI === "true" ? assert.fail("addon not built") : "addon not built";
+
+test("the decoder's offsets equal the addon's sizeof/offsetof", { skip }, () => {
+	const native = loadKernel().layout();
+	for (const [struct, fields] of Object.entries(LAYOUT)) {
+		assert.ok(native[struct], `the addon reports ${struct}`);
+		assert.deepEqual(fields, native[struct], `layout of ${struct}`);
+	}
+	assert.deepEqual(Object.keys(native).filter((k) => k !== "constants").sort(), Object.keys(LAYOUT).sort());
+	const c = native.constants;
+	assert.equal(c.commLen, COMM_LEN);
+	assert.equal(c.filenameLen, FILENAME_LEN);
+	assert.equal(c.magic, DRAIN_MAGIC);
+	assert.equal(c.version, DRAIN_VERSION);
+});
