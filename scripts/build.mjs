@@ -23,6 +23,8 @@ const needs = [
 	{ pkg: "make", ok: () => onPath("make") },
 	{ pkg: "g++", ok: () => onPath("g++") },
 	{ pkg: "python3", ok: () => onPath("python3") },
+	// Symbols of the stripped libc and ld.so, found by build-id.
+	{ pkg: "libc6-dbg", ok: () => existsSync("/usr/share/doc/libc6-dbg") },
 ];
 
 function onPath(cmd) {

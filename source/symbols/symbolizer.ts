@@ -7,11 +7,13 @@
  * through the process when that works (/proc/PID/root for another mount
  * namespace, /proc/PID/map_files for a deleted binary), else by its path.
  */
-import { closeSync, constants, fstatSync, openSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync } from "node:fs";
 import { LRUCache } from "lru-cache";
 import { KERNEL_MODULE, type Frame } from "../profile/model.js";
 import type { Image, Mapping } from "../process/image.js";
-import { type ElfImage, fileOffsetToVaddr, readElf } from "./elf-reader.js";
+import { type ElfImage, fileOffsetToVaddr, readElf, readElfFile } from "./elf-reader.js";
+import type { SymbolTable } from "./symbol-table.js";
+import { readOwnVdso } from "./vdso.js";
 import { type KernelSymbols, loadKallsyms } from "./kallsyms.js";
 
 /** Hit, miss and error counts of the symbol caches. */
@@ -30,12 +32,15 @@ export interface SymbolizerOptions {
 	readonly procRoot?: string;
 	/** Loads kernel symbols on first use (default: /proc/kallsyms). */
 	readonly loadKernelSymbols?: () => KernelSymbols;
+	/** Where separate debug files live by build-id (default /usr/lib/debug/.build-id). */
+	readonly debugRoot?: string;
 }
 
 const DELETED = " (deleted)";
 const hex = (n: bigint) => `0x${n.toString(16)}`;
 
-type FileResult = { elf: ElfImage } | { error: string };
+/** A parsed file, with the symbols of its separate debug file when there is one. */
+type FileResult = { elf: ElfImage; symbols: SymbolTable } | { error: string };
 
 export class Symbolizer {
 	private readonly files: LRUCache<string, FileResult>;
@@ -45,6 +50,8 @@ export class Symbolizer {
 	private kernel?: KernelSymbols;
 	private readonly procRoot: string;
 	private readonly loadKernelSymbols: () => KernelSymbols;
+	private readonly debugRoot: string;
+	private vdso?: FileResult;
 	private fileHits = 0;
 	private fileMisses = 0;
 	private fileErrors = 0;
@@ -53,6 +60,39 @@ export class Symbolizer {
 		this.files = new LRUCache({ max: options.maxFiles ?? 512 });
 		this.procRoot = options.procRoot ?? "/proc";
 		this.loadKernelSymbols = options.loadKernelSymbols ?? (() => loadKallsyms());
+		this.debugRoot = options.debugRoot ?? "/usr/lib/debug/.build-id";
+	}
+
+	/**
+	 * Distribution binaries are stripped to .dynsym; their full symbol
+	 * tables ship as debug files named by build-id (libc6-dbg and friends),
+	 * where perf and gdb look too.
+	 */
+	private withDebugSymbols(elf: ElfImage): FileResult {
+		if (elf.buildId && elf.buildId.length > 2) {
+			const path = `${this.debugRoot}/${elf.buildId.slice(0, 2)}/${elf.buildId.slice(2)}.debug`;
+			if (existsSync(path)) {
+				try {
+					const debug = readElfFile(path);
+					if (debug.symbols.size > elf.symbols.size) return { elf, symbols: debug.symbols };
+				} catch {
+					this.fileErrors++;
+				}
+			}
+		}
+		return { elf, symbols: elf.symbols };
+	}
+
+	/** Every process maps the same vDSO as tsprof itself, so tsprof reads its own. */
+	private vdsoFile(): FileResult {
+		if (!this.vdso) {
+			try {
+				this.vdso = this.withDebugSymbols(readOwnVdso());
+			} catch (error) {
+				this.vdso = { error: `vdso: ${(error as Error).message}` };
+			}
+		}
+		return this.vdso;
 	}
 
 	/**
@@ -90,13 +130,13 @@ export class Symbolizer {
 	private nameInMapping(pid: number, m: Mapping, ip: bigint, returnAddress: boolean): Frame {
 		const mapping = { start: m.start, limit: m.end, offset: m.pgoff };
 		const base = { module: m.path, kernel: false, address: ip, mapping };
-		if (m.path.startsWith("[")) return { ...base, name: `[unknown] ${hex(ip)} (${m.path})`, buildId: m.buildId };
-		const file = this.fileFor(pid, m);
+		if (m.path.startsWith("[") && m.path !== "[vdso]") return { ...base, name: `[unknown] ${hex(ip)} (${m.path})`, buildId: m.buildId };
+		const file = m.path === "[vdso]" ? this.vdsoFile() : this.fileFor(pid, m);
 		if ("error" in file) return { ...base, name: `[unknown] ${hex(ip)} (${file.error})`, buildId: m.buildId };
 		const buildId = m.buildId ?? file.elf.buildId;
 		const offset = Number(ip - m.start + m.pgoff) - (returnAddress ? 1 : 0);
 		const vaddr = fileOffsetToVaddr(file.elf, offset);
-		const hit = vaddr === undefined ? undefined : file.elf.symbols.lookup(vaddr);
+		const hit = vaddr === undefined ? undefined : file.symbols.lookup(vaddr);
 		if (!hit) return { ...base, name: `[unknown] ${hex(ip)} (no symbol)`, buildId };
 		return { ...base, name: hit.name, buildId };
 	}
@@ -135,7 +175,7 @@ export class Symbolizer {
 				else {
 					this.fileMisses++;
 					try {
-						result = { elf: readElf(fd, st.size) };
+						result = this.withDebugSymbols(readElf(fd, st.size));
 					} catch (error) {
 						this.fileErrors++;
 						result = { error: `bad ELF: ${(error as Error).message}` };
