@@ -205,7 +205,11 @@ export async function top(opts: TopOptions, source: LiveSource, io: TopIo = {}):
 				stdout.write(SHOW_CURSOR + LEAVE_ALT_SCREEN);
 			};
 			// A crash or a signal that kills us must not leave the terminal in the alternate screen or raw.
+			// signal-exit covers fatal signals; the 'exit' event is needed as well because Ink loads
+			// signal-exit 3, whose process.emit hook bypasses version 4's, so onExit alone misses exits.
 			cleanups.push(onExit(restore));
+			process.once("exit", restore);
+			cleanups.push(() => process.off("exit", restore));
 			stdout.write(ENTER_ALT_SCREEN);
 			// The header appears at once; the tables fill in at the first refresh.
 			const instance = render(element(), { stdout, stdin, stderr, exitOnCtrlC: false, patchConsole: false });

@@ -1,0 +1,191 @@
+/**
+ * Builds drain buffers the way the addon lays them out (bpf/tsprof.h, at the
+ * offsets of source/kernel/abi.ts, which the ABI test holds to the addon),
+ * and perf side-band records the way the kernel writes them: a fake kernel
+ * for the layers above it.
+ */
+import { DRAIN_MAGIC, DRAIN_VERSION, LAYOUT } from "../../source/kernel/abi.js";
+import type { Kernel, KernelSession } from "../../source/kernel/kernel.js";
+
+export interface FakeEvent {
+	type: "exec" | "exit" | "fork";
+	ktimeNs: bigint;
+	pid: number;
+	tid?: number;
+	ppid?: number;
+	startNs: bigint;
+	execId: bigint;
+	comm: string;
+	filename?: string;
+}
+export interface FakeCount {
+	pid: number;
+	tid?: number;
+	startNs: bigint;
+	execId: bigint;
+	ustack?: bigint[];
+	kstack?: bigint[];
+	count: number;
+}
+
+const TYPE = { exec: 1, exit: 2, fork: 3 } as const;
+
+function cstr(view: DataView, off: number, s: string, len: number) {
+	const b = Buffer.from(s);
+	for (let i = 0; i < Math.min(b.length, len - 1); i++) view.setUint8(off + i, b[i]);
+}
+
+/** A side-band MMAP2 record (with the sample_id trailer). */
+export function mmap2Record(pid: number, timeNs: bigint, start: bigint, len: bigint, pgoff: bigint, filename: string): Buffer {
+	const name = Buffer.from(`${filename}\0`);
+	const nameLen = Math.ceil(name.length / 8) * 8;
+	const size = 8 + 64 + nameLen + 16;
+	const b = Buffer.alloc(size);
+	b.writeUInt32LE(10, 0);
+	b.writeUInt16LE(0, 4);
+	b.writeUInt16LE(size, 6);
+	b.writeUInt32LE(pid, 8);
+	b.writeUInt32LE(pid, 12);
+	b.writeBigUInt64LE(start, 16);
+	b.writeBigUInt64LE(len, 24);
+	b.writeBigUInt64LE(pgoff, 32);
+	b.writeUInt32LE(5, 8 + 56); // PROT_READ|PROT_EXEC
+	name.copy(b, 8 + 64);
+	b.writeUInt32LE(pid, size - 16);
+	b.writeUInt32LE(pid, size - 12);
+	b.writeBigUInt64LE(timeNs, size - 8);
+	return b;
+}
+
+/** A side-band COMM record; `exec` marks the comm change of an exec. */
+export function commRecord(pid: number, timeNs: bigint, comm: string, exec: boolean): Buffer {
+	const name = Buffer.from(`${comm}\0`);
+	const nameLen = Math.ceil(name.length / 8) * 8;
+	const size = 8 + 8 + nameLen + 16;
+	const b = Buffer.alloc(size);
+	b.writeUInt32LE(3, 0);
+	b.writeUInt16LE(exec ? 1 << 13 : 0, 4);
+	b.writeUInt16LE(size, 6);
+	b.writeUInt32LE(pid, 8);
+	b.writeUInt32LE(pid, 12);
+	name.copy(b, 16);
+	b.writeUInt32LE(pid, size - 16);
+	b.writeUInt32LE(pid, size - 12);
+	b.writeBigUInt64LE(timeNs, size - 8);
+	return b;
+}
+
+/** A side-band FORK record. */
+export function forkRecord(pid: number, ppid: number, timeNs: bigint): Buffer {
+	const b = Buffer.alloc(8 + 24 + 16);
+	b.writeUInt32LE(7, 0);
+	b.writeUInt16LE(b.length, 6);
+	b.writeUInt32LE(pid, 8);
+	b.writeUInt32LE(ppid, 12);
+	b.writeUInt32LE(pid, 16);
+	b.writeUInt32LE(ppid, 20);
+	b.writeBigUInt64LE(timeNs, 24);
+	return b;
+}
+
+export interface FakeDrain {
+	drainKtimeNs: bigint;
+	events?: FakeEvent[];
+	counts?: FakeCount[];
+	/** Side-band bytes per CPU. */
+	sideband?: Buffer[];
+	lostCountFull?: number;
+}
+
+/** Encodes one drain as the addon would. */
+export function buildDrain(d: FakeDrain): ArrayBuffer {
+	const H = LAYOUT.tsprof_drain_header;
+	const E = LAYOUT.tsprof_event;
+	const R = LAYOUT.tsprof_count_rec;
+	const K = LAYOUT.tsprof_count_key;
+	const events = d.events ?? [];
+	const counts = d.counts ?? [];
+	const stacks = new Map<string, { id: number; ips: bigint[] }>();
+	const stackId = (ips?: bigint[]) => {
+		if (!ips) return -14;
+		const k = ips.join(",");
+		let s = stacks.get(k);
+		if (!s) {
+			s = { id: stacks.size + 1, ips };
+			stacks.set(k, s);
+		}
+		return s.id;
+	};
+	const ids = counts.map((c) => [stackId(c.ustack), stackId(c.kstack)]);
+	const stackBytes = [...stacks.values()].reduce((n, s) => n + 8 + 8 * s.ips.length, 0);
+	const sb = d.sideband ?? [];
+	const sbBytes = sb.reduce((n, c) => n + 8 + c.length, 0);
+	const size = H.size + events.length * E.size + counts.length * R.size + stackBytes + sbBytes;
+	const buf = new ArrayBuffer(size);
+	const v = new DataView(buf);
+	v.setUint32(H.magic, DRAIN_MAGIC, true);
+	v.setUint32(H.version, DRAIN_VERSION, true);
+	v.setBigUint64(H.drain_ktime_ns, d.drainKtimeNs, true);
+	v.setBigUint64(H.kstats + LAYOUT.tsprof_kstats.lost_count_full, BigInt(d.lostCountFull ?? 0), true);
+	v.setUint32(H.n_events, events.length, true);
+	v.setUint32(H.n_counts, counts.length, true);
+	v.setUint32(H.n_stacks, stacks.size, true);
+	v.setUint32(H.n_sideband_chunks, sb.length, true);
+	let off = H.size;
+	for (const e of events) {
+		v.setBigUint64(off + E.ktime_ns, e.ktimeNs, true);
+		v.setBigUint64(off + E.start_ns, e.startNs, true);
+		v.setBigUint64(off + E.exec_id, e.execId, true);
+		v.setUint32(off + E.type, TYPE[e.type], true);
+		v.setUint32(off + E.pid, e.pid, true);
+		v.setUint32(off + E.tid, e.tid ?? e.pid, true);
+		v.setUint32(off + E.ppid, e.ppid ?? 1, true);
+		cstr(v, off + E.comm, e.comm, 16);
+		cstr(v, off + E.filename, e.filename ?? "", 256);
+		off += E.size;
+	}
+	counts.forEach((c, i) => {
+		v.setUint32(off + K.pid, c.pid, true);
+		v.setUint32(off + K.tid, c.tid ?? c.pid, true);
+		v.setBigUint64(off + K.start_ns, c.startNs, true);
+		v.setBigUint64(off + K.exec_id, c.execId, true);
+		v.setInt32(off + K.ustack_id, ids[i][0], true);
+		v.setInt32(off + K.kstack_id, ids[i][1], true);
+		v.setBigUint64(off + R.count, BigInt(c.count), true);
+		off += R.size;
+	});
+	for (const s of stacks.values()) {
+		v.setInt32(off, s.id, true);
+		v.setUint32(off + 4, s.ips.length, true);
+		off += 8;
+		for (const ip of s.ips) {
+			v.setBigUint64(off, ip, true);
+			off += 8;
+		}
+	}
+	sb.forEach((chunk, cpu) => {
+		v.setUint32(off, cpu, true);
+		v.setUint32(off + 4, chunk.length, true);
+		new Uint8Array(buf, off + 8, chunk.length).set(chunk);
+		off += 8 + chunk.length;
+	});
+	return buf;
+}
+
+/** A kernel whose drains return the given buffers in turn, then empty ones. */
+export function fakeKernel(drains: ArrayBuffer[]): Kernel & { armed: boolean; closed: boolean } {
+	const state = { armed: false, closed: false };
+	const session: KernelSession = {
+		open: async () => {},
+		arm: () => {
+			state.armed = true;
+		},
+		drain: async () => drains.shift() ?? buildDrain({ drainKtimeNs: 0n }),
+		close: async () => {
+			state.closed = true;
+		},
+		programIds: () => [],
+		mapIds: () => [],
+	};
+	return Object.assign(state, { createSession: () => session, layout: () => LAYOUT as unknown as Record<string, Record<string, number>> });
+}

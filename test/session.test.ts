@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { decodeDrain } from "../source/kernel/abi.js";
+import type { LiveBatch } from "../source/profile/live.js";
+import type { ProcReader } from "../source/process/procfs.js";
+import { SamplerSession } from "../source/sampler/session.js";
+import { Symbolizer } from "../source/symbols/symbolizer.js";
+import { buildDrain, commRecord, fakeKernel, forkRecord, mmap2Record } from "./helpers/drain-builder.js";
+import { KernelSymbols } from "../source/symbols/kallsyms.js";
+
+const noProc: ProcReader = { listPids: () => [], read: () => undefined, exists: () => false };
+let dir: string;
+let exe: string;
+let sym: Record<string, bigint>;
+let text: { offset: bigint; vaddr: bigint; size: bigint };
+
+before(() => {
+	dir = mkdtempSync(join(tmpdir(), "tsprof-session-"));
+	exe = join(dir, "named");
+	execFileSync("gcc", ["-O1", "-g", "-fno-omit-frame-pointer", "-no-pie", "-o", exe, join(import.meta.dirname, "fixtures", "named.c")]);
+	sym = {};
+	for (const line of execFileSync("nm", [exe], { encoding: "utf8" }).split("\n")) {
+		const [addr, , name] = line.split(" ");
+		if (name) sym[name] = BigInt(`0x${addr}`);
+	}
+	const load = execFileSync("readelf", ["-lW", exe], { encoding: "utf8" })
+		.split("\n")
+		.find((l) => /^\s*LOAD/.test(l) && /R E/.test(l));
+	assert.ok(load, "the fixture has an executable segment");
+	const f = load.trim().split(/\s+/);
+	text = { offset: BigInt(f[1]), vaddr: BigInt(f[2]), size: BigInt(f[5]) };
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const kernelSymbols = () => new KernelSymbols(0xffffffff81000000n, [{ name: "do_syscall_64", offset: 0x100, type: "T" }]);
+
+async function run(drains: ArrayBuffer[], pids?: number[]) {
+	const kernel = fakeKernel(drains);
+	const batches: LiveBatch[] = [];
+	const session = await SamplerSession.start(
+		{ kernel, proc: noProc, symbolizer: new Symbolizer({ loadKernelSymbols: kernelSymbols }) },
+		{ frequencyHz: 99, drainIntervalMs: 1e6, pids },
+		2,
+	);
+	assert.equal(kernel.armed, true, "start arms the probes");
+	session.subscribe((b) => batches.push(b));
+	for (let i = 0; i < drains.length + 1; i++) await session.tick();
+	await session.close();
+	assert.equal(kernel.closed, true);
+	return { batches, session };
+}
+
+function imageOf(pid: number, t: bigint): Buffer {
+	const start = text.vaddr & ~0xfffn;
+	const pgoff = text.offset & ~0xfffn;
+	return Buffer.concat([commRecord(pid, t, "named", true), mmap2Record(pid, t + 1n, start, text.size + 0x1000n, pgoff, exe)]);
+}
+
+test("a short process is named from side-band mappings after it exited", async () => {
+	const pid = 4242;
+	const drain = buildDrain({
+		drainKtimeNs: 1000n,
+		sideband: [Buffer.concat([forkRecord(pid, 1, 10n), imageOf(pid, 20n)])],
+		events: [
+			{ type: "fork", ktimeNs: 11n, pid, startNs: 10n, execId: 1n, comm: "sh" },
+			{ type: "exec", ktimeNs: 30n, pid, startNs: 10n, execId: 2n, comm: "named", filename: exe },
+			{ type: "exit", ktimeNs: 900n, pid, startNs: 10n, execId: 2n, comm: "named" },
+		],
+		counts: [
+			{ pid, startNs: 10n, execId: 2n, ustack: [sym.leaf_fn + 2n, sym.middle_fn + 5n, sym.main + 5n], count: 7 },
+			{ pid, startNs: 10n, execId: 2n, ustack: [sym.middle_fn + 1n], kstack: [0xffffffff81000104n], count: 3 },
+		],
+	});
+	const { batches, session } = await run([drain]);
+	const samples = batches.flatMap((b) => b.samples);
+	assert.equal(samples.length, 2);
+	const a = samples.find((s) => s.value === 7);
+	assert.ok(a);
+	assert.deepEqual(
+		a.frames.map((f) => f.name),
+		["leaf_fn", "middle_fn", "main"],
+	);
+	assert.equal(a.comm, "named");
+	assert.equal(a.exe, exe);
+	assert.equal(a.frames[0].module, exe);
+	const b = samples.find((s) => s.value === 3);
+	assert.deepEqual(
+		b?.frames.map((f) => [f.name, f.kernel]),
+		[
+			["do_syscall_64", true],
+			["middle_fn", false],
+		],
+	);
+	assert.deepEqual(batches[0].exited, [{ pid, startNs: 10n }]);
+	// The drain began after the exit, so the process is released once processed.
+	assert.equal(session.stats().deferredProcesses, 0);
+	assert.equal(session.stats().samples, 10);
+});
+
+test("a process that exits after the drain began stays until a later drain", async () => {
+	const pid = 5000;
+	const first = buildDrain({
+		drainKtimeNs: 500n,
+		sideband: [Buffer.concat([forkRecord(pid, 1, 10n), imageOf(pid, 20n)])],
+		events: [
+			{ type: "fork", ktimeNs: 11n, pid, startNs: 10n, execId: 1n, comm: "sh" },
+			{ type: "exec", ktimeNs: 30n, pid, startNs: 10n, execId: 2n, comm: "named", filename: exe },
+			{ type: "exit", ktimeNs: 600n, pid, startNs: 10n, execId: 2n, comm: "named" },
+		],
+	});
+	// Samples taken before the exit, delivered by the next drain.
+	const second = buildDrain({ drainKtimeNs: 700n, counts: [{ pid, startNs: 10n, execId: 2n, ustack: [sym.leaf_fn + 1n], count: 1 }] });
+	const kernel = fakeKernel([first, second]);
+	const session = await SamplerSession.start({ kernel, proc: noProc }, { frequencyHz: 99, drainIntervalMs: 1e6 }, 2);
+	const seen: LiveBatch[] = [];
+	session.subscribe((b) => seen.push(b));
+	await session.tick();
+	assert.equal(session.stats().deferredProcesses, 1, "kept: its exit is after the drain's start");
+	await session.tick();
+	assert.equal(seen[1].samples[0].frames[0].name, "leaf_fn");
+	assert.equal(seen[1].samples[0].comm, "named");
+	assert.equal(session.stats().deferredProcesses, 0);
+	await session.close();
+});
+
+test("--pid follows the processes the filtered one forks", async () => {
+	const drain = buildDrain({
+		drainKtimeNs: 100n,
+		events: [
+			{ type: "fork", ktimeNs: 10n, pid: 301, ppid: 300, startNs: 10n, execId: 1n, comm: "make" },
+			{ type: "fork", ktimeNs: 11n, pid: 302, ppid: 301, startNs: 11n, execId: 1n, comm: "cc" },
+			{ type: "fork", ktimeNs: 12n, pid: 400, ppid: 1, startNs: 12n, execId: 1n, comm: "other" },
+		],
+		counts: [
+			{ pid: 300, startNs: 1n, execId: 1n, count: 1 },
+			{ pid: 302, startNs: 11n, execId: 1n, count: 1 },
+			{ pid: 400, startNs: 12n, execId: 1n, count: 1 },
+		],
+	});
+	const { batches } = await run([drain], [300]);
+	assert.deepEqual(batches.flatMap((b) => b.samples.map((s) => s.pid)).sort(), [300, 302]);
+});
+
+test("the decoder reads back what the fake kernel built", () => {
+	const d = decodeDrain(
+		buildDrain({
+			drainKtimeNs: 77n,
+			lostCountFull: 3,
+			events: [{ type: "exec", ktimeNs: 5n, pid: 9, startNs: 1n, execId: 4n, comm: "abc", filename: "/x/y" }],
+			counts: [{ pid: 9, startNs: 1n, execId: 4n, ustack: [1n, 2n], count: 5 }],
+		}),
+	);
+	assert.equal(d.drainKtimeNs, 77n);
+	assert.equal(d.counters.lostCountFull, 3);
+	assert.deepEqual(d.events[0], { type: "exec", ktimeNs: 5n, startNs: 1n, execId: 4n, pid: 9, tid: 9, ppid: 1, comm: "abc", filename: "/x/y" });
+	assert.equal(d.counts[0].count, 5);
+	assert.deepEqual([...(d.stacks.get(d.counts[0].ustackId) ?? [])], [1n, 2n]);
+	assert.equal(d.counts[0].kstackId, -14);
+	assert.throws(() => decodeDrain(new ArrayBuffer(8)), /too short/);
+});
