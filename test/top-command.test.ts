@@ -1,8 +1,9 @@
+import "./ui/no-ci.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
-import { top, type TopIo, type TopOptions } from "../source/commands/top.js";
+import { fileURLToPath } from "node:url";
+import { type TopIo, type TopOptions, top } from "../source/commands/top.js";
 import { UserError } from "../source/errors.js";
 import { decodeProfile } from "../source/output/pprof.js";
 import { FakeSource, systemBatch } from "./ui/fake-source.js";
@@ -58,7 +59,7 @@ describe("top in batch mode (no TTY)", () => {
 		await top({ ...OPTIONS, iterations: 2 }, source, io);
 		const out = stdout.output;
 		assert.equal(out.match(/^tsprof top {2}99 Hz {2}4 CPUs/gm)?.length, 2, out);
-		assert.doesNotMatch(out, /\u001B/, "plain text: no escape sequences");
+		assert.ok(!out.includes("\u001B"), "plain text: no escape sequences");
 		assert.match(out, /^ +PID COMM +CPU% +SAMPLES EXE$/m);
 		assert.match(out, /^ +100 ratio +\d+\.\d +95 \/opt\/bench\/ratio$/m);
 		assert.match(out, /^ +SELF% +TOTAL% +FUNCTION +MODULE$/m);
@@ -78,7 +79,11 @@ describe("top in batch mode (no TTY)", () => {
 	});
 
 	test("--record writes a gzipped pprof file of every sample, at the end", async () => {
-		const source = new FakeSource({ initial: [systemBatch()], repeat: systemBatch(), everyMs: 10 });
+		const source = new FakeSource({
+			initial: [systemBatch()],
+			repeat: systemBatch(),
+			everyMs: 10,
+		});
 		const sink = fileSink();
 		const { stderr, io } = batchIo({ writeFile: sink.writeFile });
 		await top({ ...OPTIONS, record: "out.pb.gz", iterations: 2 }, source, io);
@@ -87,10 +92,21 @@ describe("top in batch mode (no TTY)", () => {
 		assert.deepEqual([bytes[0], bytes[1]], [0x1f, 0x8b]);
 		const profile = decodeProfile(bytes);
 		const total = profile.samples.reduce((sum, s) => sum + s.value, 0);
-		assert.equal(total, source.delivered, "every delivered sample is in the file");
+		assert.equal(
+			total,
+			source.delivered,
+			"every delivered sample is in the file",
+		);
 		assert.equal(profile.frequencyHz, 99);
-		assert.ok(profile.samples.some((s) => s.comm === "bash" && s.frames.some((f) => f.name === "readline")));
-		assert.match(stderr.output, /^tsprof: wrote out\.pb\.gz \(\d+ samples\)\n$/);
+		assert.ok(
+			profile.samples.some(
+				(s) => s.comm === "bash" && s.frames.some((f) => f.name === "readline"),
+			),
+		);
+		assert.match(
+			stderr.output,
+			/^tsprof: wrote out\.pb\.gz \(\d+ samples\)\n$/,
+		);
 	});
 
 	test("a recording that cannot be written is a UserError, and the source is still closed", async () => {
@@ -100,11 +116,17 @@ describe("top in batch mode (no TTY)", () => {
 				throw new Error("EACCES: permission denied");
 			},
 		});
-		await assert.rejects(top({ ...OPTIONS, record: "/nope.pb.gz", iterations: 1 }, source, io), (error: unknown) => {
-			assert.ok(error instanceof UserError);
-			assert.match(error.message, /could not write the recording \/nope\.pb\.gz: EACCES/);
-			return true;
-		});
+		await assert.rejects(
+			top({ ...OPTIONS, record: "/nope.pb.gz", iterations: 1 }, source, io),
+			(error: unknown) => {
+				assert.ok(error instanceof UserError);
+				assert.match(
+					error.message,
+					/could not write the recording \/nope\.pb\.gz: EACCES/,
+				);
+				return true;
+			},
+		);
 		assert.equal(source.closed, 1);
 	});
 
@@ -125,7 +147,11 @@ describe("top in batch mode (no TTY)", () => {
 			const { io } = batchIo({ handleSignals: true });
 			const before = process.listenerCount(signal);
 			const running = top({ ...OPTIONS, delayS: 0.02 }, source, io);
-			await until(() => process.listenerCount(signal) > before, 3000, "handlers");
+			await until(
+				() => process.listenerCount(signal) > before,
+				3000,
+				"handlers",
+			);
 			process.emit(signal);
 			await running;
 			assert.equal(source.closed, 1);
@@ -137,20 +163,29 @@ describe("top in batch mode (no TTY)", () => {
 describe("top's errors", () => {
 	test("a --pid that does not exist is one clear UserError; the source is closed", async () => {
 		const source = new FakeSource();
-		await assert.rejects(top({ ...OPTIONS, pids: [100, 4242] }, source, batchIo().io), {
-			name: "UserError",
-			message: "no process with pid 4242",
-		});
+		await assert.rejects(
+			top({ ...OPTIONS, pids: [100, 4242] }, source, batchIo().io),
+			{
+				name: "UserError",
+				message: "no process with pid 4242",
+			},
+		);
 		assert.equal(source.closed, 1);
 	});
 
 	test("a refresh delay that is not a positive number is refused", async () => {
 		for (const delayS of [0, -1, Number.NaN]) {
 			const source = new FakeSource();
-			await assert.rejects(top({ ...OPTIONS, delayS }, source, batchIo().io), UserError);
+			await assert.rejects(
+				top({ ...OPTIONS, delayS }, source, batchIo().io),
+				UserError,
+			);
 			assert.equal(source.closed, 1);
 		}
-		await assert.rejects(top({ ...OPTIONS, iterations: 0 }, new FakeSource(), batchIo().io), UserError);
+		await assert.rejects(
+			top({ ...OPTIONS, iterations: 0 }, new FakeSource(), batchIo().io),
+			UserError,
+		);
 	});
 });
 
@@ -160,13 +195,20 @@ describe("top on a terminal", () => {
 		const { stdout, stdin, io } = ttyIo();
 		// A long delay: the first frame must not wait for the first refresh.
 		const running = top({ ...OPTIONS, delayS: 30 }, source, io);
-		await until(() => stdout.output.includes("tsprof top"), 3000, "the first frame");
+		await until(
+			() => stdout.output.includes("tsprof top"),
+			3000,
+			"the first frame",
+		);
 		assert.ok(stdout.output.startsWith(ENTER_ALT));
 		assert.equal(stdin.isRaw, true);
 		stdin.write("q");
 		await running;
 		assert.equal(stdin.isRaw, false);
-		assert.ok(stdout.output.endsWith(SHOW_CURSOR + LEAVE_ALT), JSON.stringify(stdout.output.slice(-40)));
+		assert.ok(
+			stdout.output.endsWith(SHOW_CURSOR + LEAVE_ALT),
+			JSON.stringify(stdout.output.slice(-40)),
+		);
 		assert.equal(source.closed, 1);
 		assert.equal(source.listeners.size, 0);
 	});
@@ -182,17 +224,32 @@ describe("top on a terminal", () => {
 	});
 
 	test("r starts a recording with a dated name, r again writes it; --record writes on quit", async () => {
-		const source = new FakeSource({ initial: [systemBatch()], repeat: systemBatch(), everyMs: 10 });
+		const source = new FakeSource({
+			initial: [systemBatch()],
+			repeat: systemBatch(),
+			everyMs: 10,
+		});
 		const sink = fileSink();
 		const { stdout, stdin, io } = ttyIo({ writeFile: sink.writeFile });
 		const running = top({ ...OPTIONS, record: "start.pb.gz" }, source, io);
-		await until(() => stdout.output.includes("REC start.pb.gz"), 3000, "the recording in the header");
+		await until(
+			() => stdout.output.includes("REC start.pb.gz"),
+			3000,
+			"the recording in the header",
+		);
 		stdin.write("r");
 		await until(() => sink.files.has("start.pb.gz"), 3000, "the first file");
-		await until(() => /wrote start\.pb\.gz/.test(stdout.output), 3000, "the notice");
+		await until(
+			() => /wrote start\.pb\.gz/.test(stdout.output),
+			3000,
+			"the notice",
+		);
 		stdin.write("r");
 		await until(
-			() => /REC tsprof-\d{8}-\d{6}\.pb\.gz \([1-9]\d* samples\)/.test(stdout.output),
+			() =>
+				/REC tsprof-\d{8}-\d{6}\.pb\.gz \([1-9]\d* samples\)/.test(
+					stdout.output,
+				),
 			3000,
 			"samples in the second recording",
 		);
@@ -201,7 +258,8 @@ describe("top on a terminal", () => {
 		const names = [...sink.files.keys()];
 		assert.equal(names.length, 2);
 		assert.match(names[1] ?? "", /^tsprof-\d{8}-\d{6}\.pb\.gz$/);
-		for (const bytes of sink.files.values()) assert.ok(decodeProfile(bytes).samples.length > 0);
+		for (const bytes of sink.files.values())
+			assert.ok(decodeProfile(bytes).samples.length > 0);
 	});
 
 	test("-n stops the interactive view too", async () => {
@@ -215,23 +273,48 @@ describe("top on a terminal", () => {
 		const source = new FakeSource({ initial: [systemBatch()] });
 		const { stdout, stdin, io } = ttyIo({ handleSignals: true });
 		const running = top({ ...OPTIONS, delayS: 30 }, source, io);
-		await until(() => stdout.output.includes("tsprof top"), 3000, "the first frame");
+		await until(
+			() => stdout.output.includes("tsprof top"),
+			3000,
+			"the first frame",
+		);
 		process.emit("SIGTERM");
 		await running;
 		assert.equal(stdin.isRaw, false);
 		assert.ok(stdout.output.endsWith(LEAVE_ALT));
 	});
 
-	test("a crash restores the terminal", () => {
-		const child = fileURLToPath(new URL("./ui/crash-child.ts", import.meta.url));
-		const result = spawnSync(process.execPath, ["--import", "tsx", child], { encoding: "utf8", timeout: 20_000 });
-		assert.notEqual(result.status, 0);
-		assert.match(result.stderr, /deliberate crash/);
-		assert.ok(result.stdout.startsWith(ENTER_ALT), JSON.stringify(result.stdout.slice(0, 40)));
-		assert.ok(result.stdout.includes("tsprof top"));
-		const left = result.stdout.lastIndexOf(LEAVE_ALT);
-		assert.ok(left > 0, "left the alternate screen");
-		// Ink's own exit hook may still show the cursor; nothing visible may follow.
-		assert.match(result.stdout.slice(left + LEAVE_ALT.length), /^(\u001B\[\?25h)*$/);
+	test("a crash restores the terminal, with or without CI", () => {
+		const child = fileURLToPath(
+			new URL("./ui/crash-child.ts", import.meta.url),
+		);
+		for (const ci of [undefined, "true"]) {
+			const env = { ...process.env, CI: ci };
+			if (ci === undefined) delete env.CI;
+			const result = spawnSync(process.execPath, ["--import", "tsx", child], {
+				encoding: "utf8",
+				timeout: 20_000,
+				env,
+			});
+			assert.notEqual(result.status, 0);
+			assert.match(result.stderr, /deliberate crash/);
+			assert.ok(
+				result.stdout.startsWith(ENTER_ALT),
+				JSON.stringify(result.stdout.slice(0, 40)),
+			);
+			const left = result.stdout.lastIndexOf(LEAVE_ALT);
+			assert.ok(left > 0, "left the alternate screen");
+			assert.ok(
+				result.stdout.slice(0, left).includes("tsprof top"),
+				"the view was drawn in the alternate screen",
+			);
+			// Ink's own exit hook may still show the cursor; nothing visible may follow.
+			assert.equal(
+				result.stdout
+					.slice(left + LEAVE_ALT.length)
+					.replaceAll(SHOW_CURSOR, ""),
+				"",
+			);
+		}
 	});
 });

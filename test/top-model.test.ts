@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { gunzipSync } from "node:zlib";
+import { encodeProfile } from "../source/output/pprof.js";
 import type { LiveBatch } from "../source/profile/live.js";
+import {
+	fit,
+	frameMarker,
+	functionLine,
+	headerLines,
+	moduleLabel,
+	processLine,
+	segmentsText,
+} from "../source/profile/top-format.js";
 import {
 	advance,
 	callGraph,
@@ -22,22 +32,27 @@ import {
 	zero,
 } from "../source/profile/top-model.js";
 import {
-	fit,
-	frameMarker,
-	functionLine,
-	headerLines,
-	moduleLabel,
-	processLine,
-	segmentsText,
-} from "../source/profile/top-format.js";
-import { defaultRecordingName, Recorder } from "../source/profile/top-recorder.js";
-import { encodeProfile } from "../source/output/pprof.js";
-import { batch, kernel, LIBC, sample, STATS, systemBatch, user } from "./ui/fake-source.js";
+	defaultRecordingName,
+	Recorder,
+} from "../source/profile/top-recorder.js";
+import {
+	batch,
+	kernel,
+	LIBC,
+	STATS,
+	sample,
+	systemBatch,
+	user,
+} from "./ui/fake-source.js";
 
 const CONFIG: TopConfig = { ...DEFAULT_CONFIG, frequencyHz: 100 };
 
 /** Feeds each list of batches as one 1 s interval, starting at t = 0. */
-function run(intervals: readonly (readonly LiveBatch[])[], config: TopConfig = CONFIG, from?: TopData): TopData {
+function run(
+	intervals: readonly (readonly LiveBatch[])[],
+	config: TopConfig = CONFIG,
+	from?: TopData,
+): TopData {
 	let data = from ?? emptyTopData(config);
 	let t = data.window.at(-1)?.endMs ?? 0;
 	const acc = new IntervalAccumulator(t);
@@ -62,14 +77,27 @@ describe("cpuPercent", () => {
 		assert.equal(cpuPercent(10, 0, 1000), 0);
 	});
 	test("selfCpuPercent counts user and system time over wall time", () => {
-		assert.equal(selfCpuPercent({ user: 1000, system: 0 }, { user: 6000, system: 5000 }, 100), 10);
-		assert.equal(selfCpuPercent({ user: 0, system: 0 }, { user: 10, system: 0 }, 0), 0);
+		assert.equal(
+			selfCpuPercent(
+				{ user: 1000, system: 0 },
+				{ user: 6000, system: 5000 },
+				100,
+			),
+			10,
+		);
+		assert.equal(
+			selfCpuPercent({ user: 0, system: 0 }, { user: 10, system: 0 }, 0),
+			0,
+		);
 	});
 });
 
 describe("processes", () => {
 	test("CPU % comes from the last interval, samples from the whole window", () => {
-		const data = run([[systemBatch()], [batch([sample(100, [user("main"), user("hot_alpha")], 50)])]]);
+		const data = run([
+			[systemBatch()],
+			[batch([sample(100, [user("main"), user("hot_alpha")], 50)])],
+		]);
 		const rows = processRows(data);
 		assert.deepEqual(
 			rows.map((r) => [r.pids, r.comm, r.cpuPercent, r.samples, r.exited]),
@@ -84,7 +112,14 @@ describe("processes", () => {
 
 	test("the window is bounded: old intervals and idle processes leave", () => {
 		const config = { ...CONFIG, windowIntervals: 2 };
-		const data = run([[systemBatch()], [], [batch([sample(300, [user("x")], 1, { comm: "late" })])]], config);
+		const data = run(
+			[
+				[systemBatch()],
+				[],
+				[batch([sample(300, [user("x")], 1, { comm: "late" })])],
+			],
+			config,
+		);
 		assert.equal(data.window.length, 2);
 		assert.deepEqual(
 			processRows(data).map((r) => r.comm),
@@ -116,7 +151,10 @@ describe("processes", () => {
 	test("a reused pid is another process", () => {
 		const data = run([
 			[
-				batch([sample(100, [user("a")], 3, { startNs: 1n, comm: "old" })], [{ pid: 100, startNs: 1n }]),
+				batch(
+					[sample(100, [user("a")], 3, { startNs: 1n, comm: "old" })],
+					[{ pid: 100, startNs: 1n }],
+				),
 				batch([sample(100, [user("b")], 5, { startNs: 2n, comm: "new" })]),
 			],
 		]);
@@ -132,17 +170,28 @@ describe("processes", () => {
 
 	test("comm follows exec within the same process", () => {
 		const data = run([
-			[batch([sample(100, [user("a")], 1, { comm: "sh" })]), batch([sample(100, [user("a")], 1, { comm: "cc1" })])],
+			[
+				batch([sample(100, [user("a")], 1, { comm: "sh" })]),
+				batch([sample(100, [user("a")], 1, { comm: "cc1" })]),
+			],
 		]);
 		assert.equal(processRows(data)[0]?.comm, "cc1");
 	});
 
 	test("more than groupThreshold exited processes of one exe fold into one row", () => {
-		const cc1 = (pid: number) => sample(pid, [user("main", "/usr/lib/gcc/cc1")], 2, { comm: "cc1", exe: "/usr/lib/gcc/cc1", startNs: BigInt(pid) });
+		const cc1 = (pid: number) =>
+			sample(pid, [user("main", "/usr/lib/gcc/cc1")], 2, {
+				comm: "cc1",
+				exe: "/usr/lib/gcc/cc1",
+				startNs: BigInt(pid),
+			});
 		const pids = [501, 502, 503, 504, 505];
 		const data = run([
 			[
-				batch(pids.map(cc1), pids.map((pid) => ({ pid, startNs: BigInt(pid) }))),
+				batch(
+					pids.map(cc1),
+					pids.map((pid) => ({ pid, startNs: BigInt(pid) })),
+				),
 				batch([sample(100, [user("main")], 1)]),
 			],
 		]);
@@ -162,7 +211,12 @@ describe("processes", () => {
 		const data = run([
 			[
 				batch(
-					pids.map((pid) => sample(pid, [user("main")], 1, { comm: "cc1", startNs: BigInt(pid) })),
+					pids.map((pid) =>
+						sample(pid, [user("main")], 1, {
+							comm: "cc1",
+							startNs: BigInt(pid),
+						}),
+					),
 					pids.map((pid) => ({ pid, startNs: BigInt(pid) })),
 				),
 			],
@@ -179,7 +233,13 @@ describe("processes", () => {
 
 	test("living processes of one exe are never folded", () => {
 		const pids = [1, 2, 3, 4, 5, 6];
-		const data = run([[batch(pids.map((pid) => sample(pid, [user("work")], 1, { comm: "worker" })))]]);
+		const data = run([
+			[
+				batch(
+					pids.map((pid) => sample(pid, [user("work")], 1, { comm: "worker" })),
+				),
+			],
+		]);
 		assert.equal(processRows(data).length, 6);
 	});
 
@@ -197,7 +257,11 @@ describe("functions", () => {
 		const data = run([[systemBatch()]]);
 		const table = functionTable(data, NO_FILTER);
 		assert.equal(table.samples, 100);
-		const byName = new Map(table.rows.filter((r) => r.module !== "/usr/bin/bash").map((r) => [r.name, r]));
+		const byName = new Map(
+			table.rows
+				.filter((r) => r.module !== "/usr/bin/bash")
+				.map((r) => [r.name, r]),
+		);
 		assert.deepEqual(
 			table.rows.slice(0, 3).map((r) => [r.name, r.self, r.total]),
 			[
@@ -207,21 +271,35 @@ describe("functions", () => {
 			],
 		);
 		assert.equal(byName.get("main")?.total, 95);
-		assert.equal(table.rows.filter((r) => r.name === "main").length, 2, "bash's main is another function");
+		assert.equal(
+			table.rows.filter((r) => r.name === "main").length,
+			2,
+			"bash's main is another function",
+		);
 		assert.equal(byName.get("main")?.self, 0);
 		assert.equal(byName.get("do_syscall_64")?.kernel, true);
 		assert.equal(byName.get("hot_alpha")?.selfPercent, 60);
 	});
 
 	test("recursion counts once in total", () => {
-		const data = run([[batch([sample(1, [user("main"), user("fib"), user("fib"), user("fib")], 4)])]]);
-		const fib = functionTable(data, NO_FILTER).rows.find((r) => r.name === "fib");
+		const data = run([
+			[
+				batch([
+					sample(1, [user("main"), user("fib"), user("fib"), user("fib")], 4),
+				]),
+			],
+		]);
+		const fib = functionTable(data, NO_FILTER).rows.find(
+			(r) => r.name === "fib",
+		);
 		assert.deepEqual([fib?.self, fib?.total, fib?.totalPercent], [4, 4, 100]);
 	});
 
 	test("unnamed frames merge per module and reason, not per address", () => {
 		const data = run([[systemBatch()]]);
-		const unknown = functionTable(data, NO_FILTER).rows.filter((r) => r.name.startsWith("[unknown]"));
+		const unknown = functionTable(data, NO_FILTER).rows.filter((r) =>
+			r.name.startsWith("[unknown]"),
+		);
 		assert.deepEqual(
 			unknown.map((r) => [r.name, r.module, r.self]),
 			[["[unknown] (no symbols)", "/opt/bench/libblob.so", 5]],
@@ -232,13 +310,27 @@ describe("functions", () => {
 		const data = run([[systemBatch()]]);
 		const table = functionTable(data, { pids: [], hideKernel: true });
 		assert.equal(table.samples, 100);
-		assert.equal(table.rows.some((r) => r.kernel), false);
+		assert.equal(
+			table.rows.some((r) => r.kernel),
+			false,
+		);
 		assert.equal(table.rows.find((r) => r.name === "write")?.self, 10);
-		assert.equal(table.rows.find((r) => r.name === "hot_alpha")?.selfPercent, 60);
+		assert.equal(
+			table.rows.find((r) => r.name === "hot_alpha")?.selfPercent,
+			60,
+		);
 	});
 
 	test("a pure kernel stack counts for its process but names no user function when kernel is hidden", () => {
-		const data = run([[batch([sample(1, [kernel("worker_thread"), kernel("schedule")], 7, { comm: "kworker" })])]]);
+		const data = run([
+			[
+				batch([
+					sample(1, [kernel("worker_thread"), kernel("schedule")], 7, {
+						comm: "kworker",
+					}),
+				]),
+			],
+		]);
 		const table = functionTable(data, { pids: [], hideKernel: true });
 		assert.deepEqual(table.rows, []);
 		assert.equal(table.samples, 7);
@@ -273,7 +365,9 @@ describe("functions", () => {
 
 	test("the call graph lists callers and callees with their samples", () => {
 		const data = run([[systemBatch()]]);
-		const mainKey = functionTable(data, NO_FILTER).rows.find((r) => r.name === "main" && r.module !== "/usr/bin/bash")?.key;
+		const mainKey = functionTable(data, NO_FILTER).rows.find(
+			(r) => r.name === "main" && r.module !== "/usr/bin/bash",
+		)?.key;
 		assert.ok(mainKey);
 		const graph = callGraph(data, { pids: [], hideKernel: false }, mainKey);
 		assert.ok(graph);
@@ -293,18 +387,36 @@ describe("functions", () => {
 		);
 		const write = graph.callees.find((e) => e.name === "write");
 		assert.ok(write);
-		const writeGraph = callGraph(data, { pids: [], hideKernel: false }, write.key);
+		const writeGraph = callGraph(
+			data,
+			{ pids: [], hideKernel: false },
+			write.key,
+		);
 		assert.deepEqual(
 			writeGraph?.callees.map((e) => [e.name, e.kernel]),
 			[["entry_SYSCALL_64", true]],
 		);
-		assert.deepEqual(callGraph(data, { pids: [], hideKernel: true }, write.key)?.callees, []);
-		assert.equal(callGraph(data, { pids: [200], hideKernel: false }, write.key), undefined);
+		assert.deepEqual(
+			callGraph(data, { pids: [], hideKernel: true }, write.key)?.callees,
+			[],
+		);
+		assert.equal(
+			callGraph(data, { pids: [200], hideKernel: false }, write.key),
+			undefined,
+		);
 	});
 
 	test("a recursive edge counts once per sample", () => {
-		const data = run([[batch([sample(1, [user("main"), user("fib"), user("fib"), user("fib")], 4)])]]);
-		const key = functionTable(data, NO_FILTER).rows.find((r) => r.name === "fib")?.key ?? "";
+		const data = run([
+			[
+				batch([
+					sample(1, [user("main"), user("fib"), user("fib"), user("fib")], 4),
+				]),
+			],
+		]);
+		const key =
+			functionTable(data, NO_FILTER).rows.find((r) => r.name === "fib")?.key ??
+			"";
 		const graph = callGraph(data, NO_FILTER, key);
 		assert.deepEqual(
 			graph?.callers.map((e) => [e.name, e.samples]),
@@ -325,7 +437,10 @@ describe("zero and snapshots", () => {
 		const data = zero(run([[systemBatch()]]));
 		assert.equal(data.generation, 1);
 		const view = snapshot(data, NO_FILTER);
-		assert.deepEqual([view.processes, view.functions, view.windowSamples], [[], [], 0]);
+		assert.deepEqual(
+			[view.processes, view.functions, view.windowSamples],
+			[[], [], 0],
+		);
 	});
 
 	test("the accumulator's reset drops what was not yet taken", () => {
@@ -334,12 +449,17 @@ describe("zero and snapshots", () => {
 		assert.equal(acc.total, 100);
 		acc.reset(500);
 		const closed = acc.take(1000);
-		assert.deepEqual([closed.startMs, closed.total, closed.stacks.length], [500, 0, 0]);
+		assert.deepEqual(
+			[closed.startMs, closed.total, closed.stacks.length],
+			[500, 0, 0],
+		);
 	});
 
 	test("identical stacks of one process merge within an interval, threads included", () => {
 		const acc = new IntervalAccumulator(0);
-		acc.add(batch([sample(1, [user("a")], 2), sample(1, [user("a")], 3, { tid: 7 })]));
+		acc.add(
+			batch([sample(1, [user("a")], 2), sample(1, [user("a")], 3, { tid: 7 })]),
+		);
 		acc.add(batch([sample(1, [user("a")], 4)]));
 		const closed = acc.take(1000);
 		assert.deepEqual(
@@ -352,7 +472,15 @@ describe("zero and snapshots", () => {
 		const data = run([[systemBatch()]]);
 		const key = functionTable(data, NO_FILTER).rows[0]?.key;
 		const view = snapshot(data, { ...NO_FILTER, search: "alpha" }, key);
-		assert.deepEqual([view.refresh, view.intervalMs, view.samplesPerSecond, view.windowSamples], [1, 1000, 100, 100]);
+		assert.deepEqual(
+			[
+				view.refresh,
+				view.intervalMs,
+				view.samplesPerSecond,
+				view.windowSamples,
+			],
+			[1, 1000, 100, 100],
+		);
 		assert.deepEqual(
 			view.functions.map((r) => r.name),
 			["hot_alpha"],
@@ -363,7 +491,10 @@ describe("zero and snapshots", () => {
 
 describe("recording", () => {
 	test("default file name is tsprof-YYYYmmdd-HHMMSS.pb.gz in local time", () => {
-		assert.equal(defaultRecordingName(new Date(2025, 0, 2, 3, 4, 5)), "tsprof-20250102-030405.pb.gz");
+		assert.equal(
+			defaultRecordingName(new Date(2025, 0, 2, 3, 4, 5)),
+			"tsprof-20250102-030405.pb.gz",
+		);
 	});
 
 	test("merges identical samples, keeps distinct threads and addresses, counts its own lost samples", () => {
@@ -380,7 +511,15 @@ describe("recording", () => {
 				[2, 1n, 1],
 			],
 		);
-		assert.deepEqual([profile.durationMs, profile.lostSamples, profile.frequencyHz, profile.unit], [2500, 3, 99, "samples"]);
+		assert.deepEqual(
+			[
+				profile.durationMs,
+				profile.lostSamples,
+				profile.frequencyHz,
+				profile.unit,
+			],
+			[2500, 3, 99, "samples"],
+		);
 		// The recording is what pprof.ts writes: a gzipped profile.
 		const file = encodeProfile(profile);
 		assert.ok(gunzipSync(file).length > 0);
@@ -398,7 +537,10 @@ describe("text", () => {
 		const rows = functionTable(run([[systemBatch()]]), NO_FILTER).rows;
 		const syscall = rows.find((r) => r.kernel);
 		assert.ok(syscall);
-		assert.match(functionLine(syscall, 80), /^ +10\.0 +10\.0 \[k\] do_syscall_64 +\[kernel\] *$/);
+		assert.match(
+			functionLine(syscall, 80),
+			/^ +10\.0 +10\.0 \[k\] do_syscall_64 +\[kernel\] *$/,
+		);
 		assert.equal(functionLine(syscall, 80).length, 80);
 		assert.equal(frameMarker(false), "[.]");
 		assert.equal(moduleLabel(LIBC), "libc.so.6");
@@ -416,8 +558,17 @@ describe("text", () => {
 			paused: true,
 			recording: { file: "out.pb.gz", samples: 12 },
 		}).map(segmentsText);
-		assert.match(lines[0] ?? "", /99 Hz {2}4 CPUs {2}396 samples\/s {2}lost 3 .*tsprof 1\.3% CPU {2}64\.0 MiB RSS/);
-		assert.match(lines[1] ?? "", /deferred 7 .*batch 40 {2}fallback 5 {2}failed 1/);
-		assert.match(lines[2] ?? "", /filter: pid 1,2 {2}search "hot" {2}kernel hidden .*PAUSED .*REC out\.pb\.gz \(12 samples\)/);
+		assert.match(
+			lines[0] ?? "",
+			/99 Hz {2}4 CPUs {2}396 samples\/s {2}lost 3 .*tsprof 1\.3% CPU {2}64\.0 MiB RSS/,
+		);
+		assert.match(
+			lines[1] ?? "",
+			/deferred 7 .*batch 40 {2}fallback 5 {2}failed 1/,
+		);
+		assert.match(
+			lines[2] ?? "",
+			/filter: pid 1,2 {2}search "hot" {2}kernel hidden .*PAUSED .*REC out\.pb\.gz \(12 samples\)/,
+		);
 	});
 });

@@ -5,7 +5,7 @@
  */
 import { writeFile as fsWriteFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
-import { render } from "ink";
+import { type Instance, render } from "ink";
 import { onExit } from "signal-exit";
 import { UserError } from "../errors.js";
 import { encodeProfile } from "../output/pprof.js";
@@ -65,13 +65,21 @@ const NOTICE_MS = 5000;
 
 function validate(opts: TopOptions, source: LiveSource): void {
 	if (!Number.isFinite(opts.delayS) || opts.delayS <= 0) {
-		throw new UserError(`the refresh delay must be a positive number of seconds, not ${opts.delayS}`);
+		throw new UserError(
+			`the refresh delay must be a positive number of seconds, not ${opts.delayS}`,
+		);
 	}
-	if (opts.iterations !== undefined && (!Number.isInteger(opts.iterations) || opts.iterations < 1)) {
-		throw new UserError(`the number of iterations must be a positive integer, not ${opts.iterations}`);
+	if (
+		opts.iterations !== undefined &&
+		(!Number.isInteger(opts.iterations) || opts.iterations < 1)
+	) {
+		throw new UserError(
+			`the number of iterations must be a positive integer, not ${opts.iterations}`,
+		);
 	}
 	for (const pid of opts.pids) {
-		if (!source.pidExists(pid)) throw new UserError(`no process with pid ${pid}`);
+		if (!source.pidExists(pid))
+			throw new UserError(`no process with pid ${pid}`);
 	}
 }
 
@@ -92,12 +100,18 @@ function latch(): { promise: Promise<void>; open: () => void } {
  * Throws UserError for bad options, a pid that does not exist, or a
  * recording that could not be written.
  */
-export async function top(opts: TopOptions, source: LiveSource, io: TopIo = {}): Promise<void> {
+export async function top(
+	opts: TopOptions,
+	source: LiveSource,
+	io: TopIo = {},
+): Promise<void> {
 	const stdout = io.stdout ?? process.stdout;
 	const stdin = io.stdin ?? process.stdin;
 	const stderr = io.stderr ?? process.stderr;
 	const now = io.now ?? Date.now;
-	const writeFile = io.writeFile ?? ((file: string, bytes: Uint8Array) => fsWriteFile(file, bytes));
+	const writeFile =
+		io.writeFile ??
+		((file: string, bytes: Uint8Array) => fsWriteFile(file, bytes));
 	const interactive = io.interactive ?? stdout.isTTY === true;
 	const cleanups: (() => void)[] = [];
 	try {
@@ -106,8 +120,10 @@ export async function top(opts: TopOptions, source: LiveSource, io: TopIo = {}):
 		const accumulator = new IntervalAccumulator(now());
 		let data: TopData = emptyTopData({ ...DEFAULT_CONFIG, frequencyHz });
 		let stats: SamplerStats = source.stats();
-		const startRecorder = (file: string) => new Recorder(file, now(), frequencyHz, source.stats().lostSamples);
-		let recorder = opts.record === undefined ? undefined : startRecorder(opts.record);
+		const startRecorder = (file: string) =>
+			new Recorder(file, now(), frequencyHz, source.stats().lostSamples);
+		let recorder =
+			opts.record === undefined ? undefined : startRecorder(opts.record);
 		const pendingWrites: Promise<string>[] = [];
 		let notice: { text: string; untilMs: number } | undefined;
 
@@ -124,7 +140,10 @@ export async function top(opts: TopOptions, source: LiveSource, io: TopIo = {}):
 		const measureSelf = () => {
 			const at = performance.now();
 			const current = process.cpuUsage();
-			self = { cpuPercent: selfCpuPercent(usage, current, at - usageAt), rssBytes: process.memoryUsage.rss() };
+			self = {
+				cpuPercent: selfCpuPercent(usage, current, at - usageAt),
+				rssBytes: process.memoryUsage.rss(),
+			};
 			usage = current;
 			usageAt = at;
 		};
@@ -189,7 +208,9 @@ export async function top(opts: TopOptions, source: LiveSource, io: TopIo = {}):
 					stats={stats}
 					selfCpuPercent={self.cpuPercent}
 					selfRssBytes={self.rssBytes}
-					recording={recorder && { file: recorder.file, samples: recorder.samples }}
+					recording={
+						recorder && { file: recorder.file, samples: recorder.samples }
+					}
 					notice={notice && now() < notice.untilMs ? notice.text : undefined}
 					initialPids={opts.pids}
 					keys={stdin.isTTY === true}
@@ -197,10 +218,13 @@ export async function top(opts: TopOptions, source: LiveSource, io: TopIo = {}):
 				/>
 			);
 
+			let instance: Instance | undefined;
 			let restored = false;
 			const restore = () => {
 				if (restored) return;
 				restored = true;
+				// Ink first: its last frame must land in the alternate screen, not after we leave it.
+				instance?.unmount();
 				if (stdin.isTTY) stdin.setRawMode?.(false);
 				stdout.write(SHOW_CURSOR + LEAVE_ALT_SCREEN);
 			};
@@ -210,22 +234,29 @@ export async function top(opts: TopOptions, source: LiveSource, io: TopIo = {}):
 			cleanups.push(onExit(restore));
 			process.once("exit", restore);
 			cleanups.push(() => process.off("exit", restore));
+			cleanups.push(restore);
 			stdout.write(ENTER_ALT_SCREEN);
 			// The header appears at once; the tables fill in at the first refresh.
-			const instance = render(element(), { stdout, stdin, stderr, exitOnCtrlC: false, patchConsole: false });
-			rerender = () => instance.rerender(element());
-			cleanups.push(restore);
-			cleanups.push(() => instance.unmount());
+			const ink = render(element(), {
+				stdout,
+				stdin,
+				stderr,
+				exitOnCtrlC: false,
+				patchConsole: false,
+			});
+			instance = ink;
+			rerender = () => ink.rerender(element());
 
 			let refreshes = 0;
 			const timer = setInterval(() => {
 				refresh();
 				rerender();
-				if (opts.iterations !== undefined && ++refreshes >= opts.iterations) stop.open();
+				if (opts.iterations !== undefined && ++refreshes >= opts.iterations)
+					stop.open();
 			}, opts.delayS * 1000);
 			cleanups.push(() => clearInterval(timer));
 			// Ink settles this when the tree throws: that is a crash to report, after the cleanups.
-			const crashed = instance.waitUntilExit().then(() => undefined);
+			const crashed = ink.waitUntilExit().then(() => undefined);
 			await Promise.race([stop.promise, crashed]);
 		} else {
 			let printed = 0;
@@ -241,11 +272,15 @@ export async function top(opts: TopOptions, source: LiveSource, io: TopIo = {}):
 					filter: { ...NO_FILTER, pids: opts.pids },
 					windowS: windowMs(data) / 1000,
 					paused: false,
-					recording: recorder && { file: recorder.file, samples: recorder.samples },
+					recording: recorder && {
+						file: recorder.file,
+						samples: recorder.samples,
+					},
 				};
 				const view = snapshot(data, header.filter);
 				stdout.write(batchText(view, header, new Date(now())));
-				if (opts.iterations !== undefined && ++printed >= opts.iterations) stop.open();
+				if (opts.iterations !== undefined && ++printed >= opts.iterations)
+					stop.open();
 			}, opts.delayS * 1000);
 			cleanups.push(() => clearInterval(timer));
 			await stop.promise;
@@ -254,10 +289,15 @@ export async function top(opts: TopOptions, source: LiveSource, io: TopIo = {}):
 		// Stop taking batches (and drawing) before the last write, so the file ends where the screen did.
 		runCleanups(cleanups);
 		const final = recorder && save(recorder);
-		const results = await Promise.allSettled(final ? [...pendingWrites, final] : pendingWrites);
+		const results = await Promise.allSettled(
+			final ? [...pendingWrites, final] : pendingWrites,
+		);
 		const last = results[results.length - 1];
-		if (final && last?.status === "fulfilled") stderr.write(`tsprof: ${last.value}\n`);
-		const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+		if (final && last?.status === "fulfilled")
+			stderr.write(`tsprof: ${last.value}\n`);
+		const failed = results.find(
+			(r): r is PromiseRejectedResult => r.status === "rejected",
+		);
 		if (failed) throw failed.reason;
 	} finally {
 		runCleanups(cleanups);

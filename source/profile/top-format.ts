@@ -4,12 +4,19 @@
  * the terminal pushes the frame past `rows - 1` and Ink starts to flicker.
  */
 import type { SamplerStats } from "./live.js";
-import type { CallEdge, FunctionRow, ProcessRow, TopSnapshot, ViewFilter } from "./top-model.js";
+import type {
+	CallEdge,
+	FunctionRow,
+	ProcessRow,
+	TopSnapshot,
+	ViewFilter,
+} from "./top-model.js";
 
 /** Cuts `text` to `width` columns (with an ellipsis) and pads it to exactly `width`. */
 export function fit(text: string, width: number): string {
 	if (width <= 0) return "";
-	if (text.length > width) return width === 1 ? "…" : `${text.slice(0, width - 1)}…`;
+	if (text.length > width)
+		return width === 1 ? "…" : `${text.slice(0, width - 1)}…`;
 	return text.padEnd(width);
 }
 
@@ -53,7 +60,7 @@ const SAMPLES_W = 8;
 
 export function processHeader(width: number): string {
 	const fixed = `${right("PID", PID_W)} ${fit("COMM", COMM_W)} ${right("CPU%", CPU_W)} ${right("SAMPLES", SAMPLES_W)} `;
-	return fit(fixed + "EXE", width);
+	return fit(`${fixed}EXE`, width);
 }
 
 /** The text of a process row; a grouped row reads `comm ×count` and has no single pid. */
@@ -75,14 +82,20 @@ function nameAndModuleWidths(width: number, fixed: number): [number, number] {
 export function functionHeader(width: number): string {
 	const fixed = `${right("SELF%", PCT_W)} ${right("TOTAL%", PCT_W)}     `;
 	const [nameW, moduleW] = nameAndModuleWidths(width, fixed.length);
-	return fit(`${fixed}${fit("FUNCTION", nameW)} ${fit("MODULE", moduleW)}`, width);
+	return fit(
+		`${fixed}${fit("FUNCTION", nameW)} ${fit("MODULE", moduleW)}`,
+		width,
+	);
 }
 
 /** The text of a function row: self %, total %, kernel marker, name, short module. */
 export function functionLine(row: FunctionRow, width: number): string {
 	const fixed = `${right(formatPercent(row.selfPercent), PCT_W)} ${right(formatPercent(row.totalPercent), PCT_W)} ${frameMarker(row.kernel)} `;
 	const [nameW, moduleW] = nameAndModuleWidths(width, fixed.length);
-	return fit(`${fixed}${fit(row.name, nameW)} ${fit(moduleLabel(row.module), moduleW)}`, width);
+	return fit(
+		`${fixed}${fit(row.name, nameW)} ${fit(moduleLabel(row.module), moduleW)}`,
+		width,
+	);
 }
 
 export function edgeHeader(title: string, width: number): string {
@@ -95,7 +108,10 @@ export function edgeHeader(title: string, width: number): string {
 export function edgeLine(edge: CallEdge, width: number): string {
 	const fixed = `${right(formatCount(edge.samples), SAMPLES_W)} ${right(formatPercent(edge.percent), PCT_W)} ${frameMarker(edge.kernel)} `;
 	const [nameW, moduleW] = nameAndModuleWidths(width, fixed.length);
-	return fit(`${fixed}${fit(edge.name, nameW)} ${fit(moduleLabel(edge.module), moduleW)}`, width);
+	return fit(
+		`${fixed}${fit(edge.name, nameW)} ${fit(moduleLabel(edge.module), moduleW)}`,
+		width,
+	);
 }
 
 /** How a header segment should stand out; the view maps tones to colours, batch mode ignores them. */
@@ -149,31 +165,49 @@ export function headerLines(info: HeaderInfo): Segment[][] {
 	const rates: Segment[] = [
 		segment("tsprof top", "info"),
 		GAP,
-		segment(`${stats.frequencyHz} Hz  ${stats.cpus} CPUs  ${formatCount(info.samplesPerSecond)} samples/s  `),
-		segment(`lost ${formatCount(stats.lostSamples)}`, stats.lostSamples > 0 ? "warn" : "plain"),
+		segment(
+			`${stats.frequencyHz} Hz  ${stats.cpus} CPUs  ${formatCount(info.samplesPerSecond)} samples/s  `,
+		),
+		segment(
+			`lost ${formatCount(stats.lostSamples)}`,
+			stats.lostSamples > 0 ? "warn" : "plain",
+		),
 		segment("  │  "),
-		segment(`tsprof ${formatPercent(info.selfCpuPercent)}% CPU  ${formatBytes(info.selfRssBytes)} RSS`),
+		segment(
+			`tsprof ${formatPercent(info.selfCpuPercent)}% CPU  ${formatBytes(info.selfRssBytes)} RSS`,
+		),
 	];
 	const { mapCleanup } = stats;
 	const housekeeping: Segment[] = [
-		segment(`processes seen ${formatCount(stats.processesSeen)}  deferred ${formatCount(stats.deferredProcesses)}`, "dim"),
+		segment(
+			`processes seen ${formatCount(stats.processesSeen)}  deferred ${formatCount(stats.deferredProcesses)}`,
+			"dim",
+		),
 		segment("  │  ", "dim"),
 		segment(
 			`map cleanup: batch ${formatCount(mapCleanup.batchDeletes)}  fallback ${formatCount(mapCleanup.fallbackDeletes)}  `,
 			"dim",
 		),
-		segment(`failed ${formatCount(mapCleanup.failures)}`, mapCleanup.failures > 0 ? "warn" : "dim"),
+		segment(
+			`failed ${formatCount(mapCleanup.failures)}`,
+			mapCleanup.failures > 0 ? "warn" : "dim",
+		),
 	];
 	const filters = filterText(info.filter);
 	const status: Segment[] = [
-		filters === "" ? segment("no filters", "dim") : segment(`filter: ${filters}`, "warn"),
+		filters === ""
+			? segment("no filters", "dim")
+			: segment(`filter: ${filters}`, "warn"),
 		segment(`  │  window ${Math.round(info.windowS)} s`, "dim"),
 	];
 	if (info.paused) status.push(segment("  │  "), segment("PAUSED", "alert"));
 	if (info.recording) {
 		status.push(
 			segment("  │  "),
-			segment(`● REC ${info.recording.file} (${formatCount(info.recording.samples)} samples)`, "alert"),
+			segment(
+				`● REC ${info.recording.file} (${formatCount(info.recording.samples)} samples)`,
+				"alert",
+			),
 		);
 	}
 	return [rates, housekeeping, status];
@@ -190,7 +224,11 @@ export interface BatchLimits {
 	readonly functions: number;
 }
 
-export const DEFAULT_BATCH_LIMITS: BatchLimits = { width: 120, processes: 20, functions: 30 };
+export const DEFAULT_BATCH_LIMITS: BatchLimits = {
+	width: 120,
+	processes: 20,
+	functions: 30,
+};
 
 /** One `top -b` style snapshot: header, process table, function table, blank line. */
 export function batchText(
@@ -202,16 +240,20 @@ export function batchText(
 	const { width } = limits;
 	const lines: string[] = [];
 	const [rates = [], housekeeping = [], status = []] = headerLines(info);
-	lines.push(fit(`${segmentsText(rates)}  │  ${time.toISOString()}`, width).trimEnd());
+	lines.push(
+		fit(`${segmentsText(rates)}  │  ${time.toISOString()}`, width).trimEnd(),
+	);
 	lines.push(fit(segmentsText(housekeeping), width).trimEnd());
 	lines.push(fit(segmentsText(status), width).trimEnd());
 	lines.push("");
 	lines.push(processHeader(width).trimEnd());
-	for (const row of view.processes.slice(0, limits.processes)) lines.push(processLine(row, width).trimEnd());
+	for (const row of view.processes.slice(0, limits.processes))
+		lines.push(processLine(row, width).trimEnd());
 	if (view.processes.length === 0) lines.push("(no samples)");
 	lines.push("");
 	lines.push(functionHeader(width).trimEnd());
-	for (const row of view.functions.slice(0, limits.functions)) lines.push(functionLine(row, width).trimEnd());
+	for (const row of view.functions.slice(0, limits.functions))
+		lines.push(functionLine(row, width).trimEnd());
 	if (view.functions.length === 0) lines.push("(no samples)");
 	lines.push("");
 	return `${lines.join("\n")}\n`;

@@ -9,7 +9,7 @@
  * {@link advance}; the view derives rows from that with {@link snapshot} (or its
  * parts), as often as filters change, without touching the sampler.
  */
-import type { ProcessKey, LiveBatch } from "./live.js";
+import type { LiveBatch, ProcessKey } from "./live.js";
 import type { Frame, Sample } from "./model.js";
 
 /** `${pid}:${startNs}`: pids get reused, this does not. */
@@ -41,15 +41,24 @@ export const DEFAULT_CONFIG: Omit<TopConfig, "frequencyHz"> = {
 };
 
 /** CPU % of one CPU: samples taken at `hz` over `intervalMs`. Can exceed 100 for multi-threaded processes. */
-export function cpuPercent(samplesInInterval: number, hz: number, intervalMs: number): number {
+export function cpuPercent(
+	samplesInInterval: number,
+	hz: number,
+	intervalMs: number,
+): number {
 	if (hz <= 0 || intervalMs <= 0) return 0;
 	return (samplesInInterval / (hz * (intervalMs / 1000))) * 100;
 }
 
 /** Share of one CPU that tsprof itself used between two `process.cpuUsage()` readings. */
-export function selfCpuPercent(previous: NodeJS.CpuUsage, current: NodeJS.CpuUsage, elapsedMs: number): number {
+export function selfCpuPercent(
+	previous: NodeJS.CpuUsage,
+	current: NodeJS.CpuUsage,
+	elapsedMs: number,
+): number {
 	if (elapsedMs <= 0) return 0;
-	const usedUs = current.user - previous.user + (current.system - previous.system);
+	const usedUs =
+		current.user - previous.user + (current.system - previous.system);
 	return Math.max(0, (usedUs / 1000 / elapsedMs) * 100);
 }
 
@@ -151,12 +160,25 @@ export class IntervalAccumulator {
 		const stackId = `${id}\u0001${keys.join("\u0001")}`;
 		const known = this.#stacks.get(stackId);
 		if (known) known.value += sample.value;
-		else this.#stacks.set(stackId, { process: id, pid: sample.pid, frames: sample.frames, keys, value: sample.value });
+		else
+			this.#stacks.set(stackId, {
+				process: id,
+				pid: sample.pid,
+				frames: sample.frames,
+				keys,
+				value: sample.value,
+			});
 		this.#perProcess.set(id, (this.#perProcess.get(id) ?? 0) + sample.value);
 		const info = this.#processes.get(id);
 		// comm changes on exec while (pid, start time) stays: keep the latest.
 		if (!info || info.comm !== sample.comm || info.exe !== sample.exe) {
-			this.#processes.set(id, { id, pid: sample.pid, startNs: sample.startNs, comm: sample.comm, exe: sample.exe });
+			this.#processes.set(id, {
+				id,
+				pid: sample.pid,
+				startNs: sample.startNs,
+				comm: sample.comm,
+				exe: sample.exe,
+			});
 		}
 		this.#total += sample.value;
 	}
@@ -223,7 +245,9 @@ export function advance(data: TopData, closed: ClosedInterval): TopData {
 		perProcess: closed.perProcess,
 		total: closed.total,
 	};
-	const window = [...data.window, interval].slice(-Math.max(1, config.windowIntervals));
+	const window = [...data.window, interval].slice(
+		-Math.max(1, config.windowIntervals),
+	);
 	const processes = new Map(data.processes);
 	for (const info of closed.processes.values()) {
 		const known = processes.get(info.id);
@@ -232,12 +256,16 @@ export function advance(data: TopData, closed: ClosedInterval): TopData {
 	for (const id of closed.exited) {
 		const known = processes.get(id);
 		// A process that was never sampled has no row to keep.
-		if (known && known.exitedAt === undefined) processes.set(id, { ...known, exitedAt: refresh });
+		if (known && known.exitedAt === undefined)
+			processes.set(id, { ...known, exitedAt: refresh });
 	}
 	for (const [id, state] of processes) {
-		const tombstoneGone = state.exitedAt !== undefined && refresh - state.exitedAt >= config.tombstoneRefreshes;
+		const tombstoneGone =
+			state.exitedAt !== undefined &&
+			refresh - state.exitedAt >= config.tombstoneRefreshes;
 		// Tombstones go by their own clock, even when their samples left the window.
-		const idle = state.exitedAt === undefined && refresh - state.lastSeen >= window.length;
+		const idle =
+			state.exitedAt === undefined && refresh - state.lastSeen >= window.length;
 		if (tombstoneGone || idle) processes.delete(id);
 	}
 	return { config, generation: data.generation, refresh, window, processes };
@@ -260,7 +288,11 @@ export interface ViewFilter extends CountFilter {
 	readonly search: string;
 }
 
-export const NO_FILTER: ViewFilter = { pids: [], hideKernel: false, search: "" };
+export const NO_FILTER: ViewFilter = {
+	pids: [],
+	hideKernel: false,
+	search: "",
+};
 
 /** One row of the process list: a process, or several exited ones of one executable. */
 export interface ProcessRow {
@@ -306,7 +338,9 @@ export function windowMs(data: TopData): number {
 /** Samples per second over the last interval, every process. */
 export function samplesPerSecond(data: TopData): number {
 	const interval = last(data.window);
-	return interval ? perSecond(interval.total, interval.endMs - interval.startMs) : 0;
+	return interval
+		? perSecond(interval.total, interval.endMs - interval.startMs)
+		: 0;
 }
 
 /**
@@ -316,13 +350,17 @@ export function samplesPerSecond(data: TopData): number {
  * storm of short-lived compilers shows up as `cc1 ×312` instead of vanishing
  * among (or crowding out) everything else.
  */
-export function processRows(data: TopData, pids: readonly number[] = []): ProcessRow[] {
+export function processRows(
+	data: TopData,
+	pids: readonly number[] = [],
+): ProcessRow[] {
 	const keep = pidFilter(pids);
 	const lastInterval = last(data.window);
 	const intervalMs = lastIntervalMs(data);
 	const windowSamples = new Map<ProcessId, number>();
 	for (const interval of data.window) {
-		for (const [id, value] of interval.perProcess) windowSamples.set(id, (windowSamples.get(id) ?? 0) + value);
+		for (const [id, value] of interval.perProcess)
+			windowSamples.set(id, (windowSamples.get(id) ?? 0) + value);
 	}
 	const rows: ProcessRow[] = [];
 	const exitedByExe = new Map<string, ProcessState[]>();
@@ -343,7 +381,10 @@ export function processRows(data: TopData, pids: readonly number[] = []): Proces
 		else for (const state of states) rows.push(row([state]));
 	}
 	return rows.sort(
-		(a, b) => b.cpuPercent - a.cpuPercent || b.samples - a.samples || (a.pids[0] ?? 0) - (b.pids[0] ?? 0),
+		(a, b) =>
+			b.cpuPercent - a.cpuPercent ||
+			b.samples - a.samples ||
+			(a.pids[0] ?? 0) - (b.pids[0] ?? 0),
 	);
 
 	function row(states: readonly ProcessState[]): ProcessRow {
@@ -356,7 +397,9 @@ export function processRows(data: TopData, pids: readonly number[] = []): Proces
 		const first = states[0] as ProcessState;
 		const grouped = states.length > 1;
 		return {
-			key: grouped ? `group:${first.info.exe || first.info.comm}` : first.info.id,
+			key: grouped
+				? `group:${first.info.exe || first.info.comm}`
+				: first.info.id,
 			pids: states.map((s) => s.info.pid).sort((a, b) => a - b),
 			comm: first.info.comm,
 			exe: first.info.exe,
@@ -399,7 +442,11 @@ function percent(part: number, whole: number): number {
 function forEachStack(
 	data: TopData,
 	filter: CountFilter,
-	visit: (frames: readonly Frame[], keys: readonly FunctionKey[], value: number) => void,
+	visit: (
+		frames: readonly Frame[],
+		keys: readonly FunctionKey[],
+		value: number,
+	) => void,
 ): void {
 	const keep = pidFilter(filter.pids);
 	for (const interval of data.window) {
@@ -434,7 +481,10 @@ interface Tally {
  * sample's self to its innermost user frame; percentages stay shares of all
  * filtered samples, so toggling `k` does not rescale user functions.
  */
-export function functionTable(data: TopData, filter: CountFilter): FunctionTable {
+export function functionTable(
+	data: TopData,
+	filter: CountFilter,
+): FunctionTable {
 	const tallies = new Map<FunctionKey, Tally>();
 	let samples = 0;
 	let sequence = 0;
@@ -468,12 +518,18 @@ export function functionTable(data: TopData, filter: CountFilter): FunctionTable
 			totalPercent: percent(tally.total, samples),
 		});
 	}
-	rows.sort((a, b) => b.self - a.self || b.total - a.total || a.name.localeCompare(b.name));
+	rows.sort(
+		(a, b) =>
+			b.self - a.self || b.total - a.total || a.name.localeCompare(b.name),
+	);
 	return { rows, samples };
 }
 
 /** Rows whose name contains `search`, ignoring case. */
-export function searchFunctions(rows: readonly FunctionRow[], search: string): readonly FunctionRow[] {
+export function searchFunctions(
+	rows: readonly FunctionRow[],
+	search: string,
+): readonly FunctionRow[] {
 	const needle = search.trim().toLowerCase();
 	if (needle === "") return rows;
 	return rows.filter((row) => row.name.toLowerCase().includes(needle));
@@ -506,14 +562,23 @@ export interface CallGraph {
 }
 
 /** perf top's call-graph expansion of one function; undefined when it has no samples. */
-export function callGraph(data: TopData, filter: CountFilter, key: FunctionKey): CallGraph | undefined {
+export function callGraph(
+	data: TopData,
+	filter: CountFilter,
+	key: FunctionKey,
+): CallGraph | undefined {
 	let self = 0;
 	let total = 0;
 	let found: Frame | undefined;
 	const callers = new Map<FunctionKey, Tally>();
 	const callees = new Map<FunctionKey, Tally>();
 	let sequence = 0;
-	const count = (into: Map<FunctionKey, Tally>, frame: Frame, edgeKey: FunctionKey, value: number) => {
+	const count = (
+		into: Map<FunctionKey, Tally>,
+		frame: Frame,
+		edgeKey: FunctionKey,
+		value: number,
+	) => {
 		let tally = into.get(edgeKey);
 		if (!tally) {
 			tally = { frame, self: 0, total: 0, seen: 0 };
@@ -579,7 +644,11 @@ export interface TopSnapshot {
 }
 
 /** All of the view in one call (batch mode and tests; the UI memoises the parts). */
-export function snapshot(data: TopData, filter: ViewFilter, callGraphKey?: FunctionKey): TopSnapshot {
+export function snapshot(
+	data: TopData,
+	filter: ViewFilter,
+	callGraphKey?: FunctionKey,
+): TopSnapshot {
 	const table = functionTable(data, filter);
 	return {
 		refresh: data.refresh,
@@ -588,6 +657,9 @@ export function snapshot(data: TopData, filter: ViewFilter, callGraphKey?: Funct
 		windowSamples: table.samples,
 		processes: processRows(data, filter.pids),
 		functions: searchFunctions(table.rows, filter.search),
-		callGraph: callGraphKey === undefined ? undefined : callGraph(data, filter, callGraphKey),
+		callGraph:
+			callGraphKey === undefined
+				? undefined
+				: callGraph(data, filter, callGraphKey),
 	};
 }

@@ -33,7 +33,12 @@ export class Recorder {
 	#count = 0;
 
 	/** `lostAtStart` is the sampler's lost count when recording starts, so the file counts only its own. */
-	constructor(file: string, startTimeMs: number, frequencyHz: number, lostAtStart: number) {
+	constructor(
+		file: string,
+		startTimeMs: number,
+		frequencyHz: number,
+		lostAtStart: number,
+	) {
 		this.file = file;
 		this.startTimeMs = startTimeMs;
 		this.#frequencyHz = frequencyHz;
@@ -49,7 +54,10 @@ export class Recorder {
 		for (const sample of batch.samples) {
 			const key = sampleKey(sample);
 			const known = this.#samples.get(key);
-			this.#samples.set(key, known ? { ...known, value: known.value + sample.value } : sample);
+			this.#samples.set(
+				key,
+				known ? { ...known, value: known.value + sample.value } : sample,
+			);
 			this.#count += sample.value;
 		}
 	}

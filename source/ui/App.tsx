@@ -66,25 +66,45 @@ export function App(props: AppProps) {
 	const ui = useTopKeys(
 		() => initialUiState(props.initialPids),
 		() => context.current,
-		{ quit: props.onQuit, zero: props.onZero, toggleRecording: props.onToggleRecording },
+		{
+			quit: props.onQuit,
+			zero: props.onZero,
+			toggleRecording: props.onToggleRecording,
+		},
 		props.keys ?? true,
 	);
 
 	// Pause freezes what is shown, not the sampling: keep the data of the moment
 	// space was pressed, unless the counts were zeroed meanwhile.
 	const [frozen, setFrozen] = useState<TopData | undefined>(undefined);
-	if (ui.paused && (frozen === undefined || frozen.generation !== props.data.generation)) setFrozen(props.data);
+	if (
+		ui.paused &&
+		(frozen === undefined || frozen.generation !== props.data.generation)
+	)
+		setFrozen(props.data);
 	if (!ui.paused && frozen !== undefined) setFrozen(undefined);
 	const data = ui.paused ? (frozen ?? props.data) : props.data;
 
 	const { pids, hideKernel, search } = ui.filter;
 	const countFilter = useMemo(() => ({ pids, hideKernel }), [pids, hideKernel]);
 	const processes = useMemo(() => processRows(data, pids), [data, pids]);
-	const table = useMemo(() => functionTable(data, countFilter), [data, countFilter]);
-	const functions = useMemo(() => searchFunctions(table.rows, search), [table, search]);
-	const graphKey = ui.mode === "callGraph" || ui.back === "callGraph" ? ui.callGraphKey : undefined;
+	const table = useMemo(
+		() => functionTable(data, countFilter),
+		[data, countFilter],
+	);
+	const functions = useMemo(
+		() => searchFunctions(table.rows, search),
+		[table, search],
+	);
+	const graphKey =
+		ui.mode === "callGraph" || ui.back === "callGraph"
+			? ui.callGraphKey
+			: undefined;
 	const graph = useMemo(
-		() => (graphKey === undefined ? undefined : callGraph(data, countFilter, graphKey)),
+		() =>
+			graphKey === undefined
+				? undefined
+				: callGraph(data, countFilter, graphKey),
 		[data, countFilter, graphKey],
 	);
 	context.current = {
@@ -102,7 +122,8 @@ export function App(props: AppProps) {
 	if (layout.tooSmall) {
 		return (
 			<Text wrap="truncate">
-				tsprof top needs at least {MIN_COLUMNS}×{MIN_ROWS} (this terminal is {size.columns}×{size.rows}); q quits
+				tsprof top needs at least {MIN_COLUMNS}×{MIN_ROWS} (this terminal is{" "}
+				{size.columns}×{size.rows}); q quits
 			</Text>
 		);
 	}
@@ -117,7 +138,9 @@ export function App(props: AppProps) {
 		paused: ui.paused,
 		recording: props.recording,
 	};
-	const graphName = table.rows.find((row) => row.key === ui.callGraphKey)?.name ?? "this function";
+	const graphName =
+		table.rows.find((row) => row.key === ui.callGraphKey)?.name ??
+		"this function";
 
 	return (
 		<Box flexDirection="column" width={width}>
@@ -139,14 +162,22 @@ export function App(props: AppProps) {
 						rows={processes}
 						height={layout.processRows}
 						width={width}
-						cursor={clampCursor(ui.processCursor, processes.length, layout.processRows)}
+						cursor={clampCursor(
+							ui.processCursor,
+							processes.length,
+							layout.processRows,
+						)}
 						focused={ui.focus === "processes"}
 					/>
 					<FunctionList
 						rows={functions}
 						height={layout.functionRows}
 						width={width}
-						cursor={clampCursor(ui.functionCursor, functions.length, layout.functionRows)}
+						cursor={clampCursor(
+							ui.functionCursor,
+							functions.length,
+							layout.functionRows,
+						)}
 						focused={ui.focus === "functions"}
 						search={search}
 					/>
@@ -157,7 +188,11 @@ export function App(props: AppProps) {
 			) : ui.mode === "search" ? (
 				<Prompt label="search functions:" value={search} width={width} />
 			) : (
-				<Footer mode={ui.mode} width={width} message={ui.message ?? props.notice} />
+				<Footer
+					mode={ui.mode}
+					width={width}
+					message={ui.message ?? props.notice}
+				/>
 			)}
 		</Box>
 	);

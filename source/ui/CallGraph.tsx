@@ -1,5 +1,12 @@
 import { Text } from "ink";
-import { edgeHeader, edgeLine, fit, formatCount, frameMarker, moduleLabel } from "../profile/top-format.js";
+import {
+	edgeHeader,
+	edgeLine,
+	fit,
+	formatCount,
+	frameMarker,
+	moduleLabel,
+} from "../profile/top-format.js";
 import type { CallEdge, CallGraph as Graph } from "../profile/top-model.js";
 
 /** Props of {@link CallGraph}. */
@@ -47,10 +54,13 @@ function Section({
 					{edgeLine(edge, width)}
 				</Text>
 			))}
-			{Array.from({ length: Math.max(0, height - Math.max(1, visible.length)) }, (_, i) => (
-				// biome-ignore lint/suspicious/noArrayIndexKey: blank filler lines are interchangeable.
-				<Text key={`filler-${i}`}> </Text>
-			))}
+			{Array.from(
+				{ length: Math.max(0, height - Math.max(1, visible.length)) },
+				(_, i) => (
+					// biome-ignore lint/suspicious/noArrayIndexKey: blank filler lines are interchangeable.
+					<Text key={`filler-${i}`}> </Text>
+				),
+			)}
 		</>
 	);
 }
@@ -60,11 +70,21 @@ function Section({
  * outside it) and what it calls (frames right inside it), with the samples
  * each edge appears in, in the current window and filters.
  */
-export function CallGraph({ graph, name, callerRows, calleeRows, width, cursor }: CallGraphProps) {
+export function CallGraph({
+	graph,
+	name,
+	callerRows,
+	calleeRows,
+	width,
+	cursor,
+}: CallGraphProps) {
 	if (!graph) {
 		return (
 			<Text wrap="truncate" dimColor>
-				{fit(`${name}: no samples in the window under the current filters`, width)}
+				{fit(
+					`${name}: no samples in the window under the current filters`,
+					width,
+				)}
 			</Text>
 		);
 	}

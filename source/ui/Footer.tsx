@@ -11,8 +11,10 @@ export interface FooterProps {
 }
 
 const HINTS: Record<Mode, string> = {
-	normal: "q quit  p pid  / search  Enter select  Tab focus  ↑↓ PgUp/PgDn move  k kernel  space pause  z zero  r record  ? help",
-	callGraph: "Enter follow  Esc back  ↑↓ move  k kernel  space pause  z zero  q quit",
+	normal:
+		"q quit  p pid  / search  Enter select  Tab focus  ↑↓ PgUp/PgDn move  k kernel  space pause  z zero  r record  ? help",
+	callGraph:
+		"Enter follow  Esc back  ↑↓ move  k kernel  space pause  z zero  q quit",
 	help: "any key: back",
 	pidPrompt: "Enter apply  Esc cancel",
 	search: "Enter keep  Esc clear",

@@ -1,7 +1,7 @@
 import { Text } from "ink";
-import { focusMark } from "./focus-mark.js";
 import { functionHeader, functionLine } from "../profile/top-format.js";
 import type { FunctionRow } from "../profile/top-model.js";
+import { focusMark } from "./focus-mark.js";
 import type { Cursor } from "./keymap.js";
 
 /** Props of {@link FunctionList}. */
@@ -25,12 +25,25 @@ function heat(row: FunctionRow): string | undefined {
 }
 
 /** The hottest functions, `[k]` marking kernel frames; unnamed frames are dimmed. */
-export function FunctionList({ rows, height, width, cursor, focused, search }: FunctionListProps) {
+export function FunctionList({
+	rows,
+	height,
+	width,
+	cursor,
+	focused,
+	search,
+}: FunctionListProps) {
 	const visible = rows.slice(cursor.offset, cursor.offset + height);
-	const empty = search === "" ? "(no samples yet)" : `(no function matches "${search}")`;
+	const empty =
+		search === "" ? "(no samples yet)" : `(no function matches "${search}")`;
 	return (
 		<>
-			<Text wrap="truncate" bold color={focused ? "green" : undefined} inverse={!focused}>
+			<Text
+				wrap="truncate"
+				bold
+				color={focused ? "green" : undefined}
+				inverse={!focused}
+			>
 				{focusMark(functionHeader(width), focused)}
 			</Text>
 			{height > 0 && visible.length === 0 && (

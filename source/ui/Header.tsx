@@ -1,5 +1,10 @@
 import { Text } from "ink";
-import { type HeaderInfo, headerLines, type Segment, type Tone } from "../profile/top-format.js";
+import {
+	type HeaderInfo,
+	headerLines,
+	type Segment,
+	type Tone,
+} from "../profile/top-format.js";
 
 /** Props of {@link Header}. */
 export interface HeaderProps {
@@ -9,7 +14,11 @@ export interface HeaderProps {
 }
 
 /** Ink colour props for a tone of the shared text formatter. */
-export function toneProps(tone: Tone): { color?: string; bold?: boolean; dimColor?: boolean } {
+export function toneProps(tone: Tone): {
+	color?: string;
+	bold?: boolean;
+	dimColor?: boolean;
+} {
 	switch (tone) {
 		case "info":
 			return { color: "cyan", bold: true };

@@ -12,7 +12,10 @@ export interface HelpProps {
 export const HELP_LINES: readonly (readonly [string, string])[] = [
 	["q, Ctrl-C", "quit (the terminal is restored, a recording is written)"],
 	["p", "filter by pid: one or more, separated by commas or spaces"],
-	["Enter", "on a process: filter to it; on a function: its callers and callees"],
+	[
+		"Enter",
+		"on a process: filter to it; on a function: its callers and callees",
+	],
 	["/", "search functions by name (substring, any case)"],
 	["Esc", "clear the pid filter and the search; close a panel"],
 	["Tab", "move focus between processes and functions"],

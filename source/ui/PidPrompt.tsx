@@ -10,5 +10,12 @@ export interface PidPromptProps {
 
 /** `p`: pids to filter on, separated by commas or spaces; empty clears the filter. */
 export function PidPrompt({ value, message, width }: PidPromptProps) {
-	return <Prompt label="filter pid(s):" value={value} message={message} width={width} />;
+	return (
+		<Prompt
+			label="filter pid(s):"
+			value={value}
+			message={message}
+			width={width}
+		/>
+	);
 }

@@ -1,7 +1,7 @@
 import { Text } from "ink";
-import { focusMark } from "./focus-mark.js";
 import { processHeader, processLine } from "../profile/top-format.js";
 import type { ProcessRow } from "../profile/top-model.js";
+import { focusMark } from "./focus-mark.js";
 import type { Cursor } from "./keymap.js";
 
 /** Props of {@link ProcessList}. */
@@ -20,12 +20,23 @@ export interface ProcessListProps {
  * The process list: exactly `height + 1` lines, so the function list below
  * does not jump as processes come and go. Exited processes are dimmed.
  */
-export function ProcessList({ rows, height, width, cursor, focused }: ProcessListProps) {
+export function ProcessList({
+	rows,
+	height,
+	width,
+	cursor,
+	focused,
+}: ProcessListProps) {
 	const visible = rows.slice(cursor.offset, cursor.offset + height);
 	const fillers = Math.max(0, height - Math.max(visible.length, 1));
 	return (
 		<>
-			<Text wrap="truncate" bold color={focused ? "green" : undefined} inverse={!focused}>
+			<Text
+				wrap="truncate"
+				bold
+				color={focused ? "green" : undefined}
+				inverse={!focused}
+			>
 				{focusMark(processHeader(width), focused)}
 			</Text>
 			{height > 0 && visible.length === 0 && (

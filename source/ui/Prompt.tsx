@@ -1,5 +1,4 @@
 import { Text } from "ink";
-import { fit } from "../profile/top-format.js";
 
 /** Props of {@link Prompt}. */
 export interface PromptProps {
@@ -17,7 +16,8 @@ export function Prompt({ label, value, message, width }: PromptProps) {
 	const after = message === undefined ? "" : `  ${message}`;
 	// Keeps the end of a long value in sight, where the typing happens.
 	const room = Math.max(1, width - label.length - after.length - 2);
-	const shown = value.length > room ? `…${value.slice(value.length - room + 1)}` : value;
+	const shown =
+		value.length > room ? `…${value.slice(value.length - room + 1)}` : value;
 	return (
 		<Text wrap="truncate">
 			<Text bold color="cyan">

@@ -5,7 +5,13 @@
  * back as an effect for the command to carry out.
  */
 import type { Key } from "ink";
-import type { CallGraph, FunctionKey, FunctionRow, ProcessRow, ViewFilter } from "../profile/top-model.js";
+import type {
+	CallGraph,
+	FunctionKey,
+	FunctionRow,
+	ProcessRow,
+	ViewFilter,
+} from "../profile/top-model.js";
 
 /** What keys mean right now. */
 export type Mode = "normal" | "pidPrompt" | "search" | "help" | "callGraph";
@@ -70,7 +76,11 @@ export interface KeyContext {
 	readonly functions: readonly FunctionRow[];
 	readonly graph?: CallGraph;
 	/** Visible rows of each list, for paging and scrolling. */
-	readonly pageRows: { readonly processes: number; readonly functions: number; readonly graph: number };
+	readonly pageRows: {
+		readonly processes: number;
+		readonly functions: number;
+		readonly graph: number;
+	};
 	readonly pidExists: (pid: number) => boolean;
 }
 
@@ -99,23 +109,38 @@ export function initialUiState(pids: readonly number[] = []): UiState {
 }
 
 /** Keeps `cursor` on an existing row and that row on screen. */
-export function clampCursor(cursor: Cursor, count: number, page: number): Cursor {
+export function clampCursor(
+	cursor: Cursor,
+	count: number,
+	page: number,
+): Cursor {
 	const rows = Math.max(1, page);
 	const index = Math.max(0, Math.min(cursor.index, count - 1));
 	let offset = Math.max(0, Math.min(cursor.offset, count - rows));
 	if (index < offset) offset = index;
 	if (index >= offset + rows) offset = index - rows + 1;
-	return index === cursor.index && offset === cursor.offset ? cursor : { index, offset };
+	return index === cursor.index && offset === cursor.offset
+		? cursor
+		: { index, offset };
 }
 
 /** Where `home`, `end` or a relative move takes the cursor. */
-export function moveCursor(cursor: Cursor, move: number | "home" | "end", count: number, page: number): Cursor {
-	const target = move === "home" ? 0 : move === "end" ? count - 1 : cursor.index + move;
+export function moveCursor(
+	cursor: Cursor,
+	move: number | "home" | "end",
+	count: number,
+	page: number,
+): Cursor {
+	const target =
+		move === "home" ? 0 : move === "end" ? count - 1 : cursor.index + move;
 	return clampCursor({ index: target, offset: cursor.offset }, count, page);
 }
 
 /** The movement a key asks for, if any. */
-function movement(key: KeyPress, page: number): number | "home" | "end" | undefined {
+function movement(
+	key: KeyPress,
+	page: number,
+): number | "home" | "end" | undefined {
 	if (key.upArrow) return -1;
 	if (key.downArrow) return 1;
 	if (key.pageUp) return -Math.max(1, page);
@@ -126,11 +151,17 @@ function movement(key: KeyPress, page: number): number | "home" | "end" | undefi
 }
 
 /** Pids typed at the prompt: separated by commas or spaces. */
-export function parsePids(text: string): { pids: number[] } | { error: string } {
+export function parsePids(
+	text: string,
+): { pids: number[] } | { error: string } {
 	const pids: number[] = [];
 	for (const token of text.split(/[\s,]+/)) {
 		if (token === "") continue;
-		if (!/^\d+$/.test(token) || Number(token) <= 0 || !Number.isSafeInteger(Number(token))) {
+		if (
+			!/^\d+$/.test(token) ||
+			Number(token) <= 0 ||
+			!Number.isSafeInteger(Number(token))
+		) {
 			return { error: `not a pid: "${token}"` };
 		}
 		if (!pids.includes(Number(token))) pids.push(Number(token));
@@ -139,7 +170,9 @@ export function parsePids(text: string): { pids: number[] } | { error: string } 
 }
 
 /** Callers then callees: the entries the call-graph cursor moves over. */
-export function graphEntries(graph: CallGraph | undefined): readonly { key: FunctionKey }[] {
+export function graphEntries(
+	graph: CallGraph | undefined,
+): readonly { key: FunctionKey }[] {
 	return graph ? [...graph.callers, ...graph.callees] : [];
 }
 
@@ -161,9 +194,19 @@ function globalKey(state: UiState, input: string): KeyResult | undefined {
 		case " ":
 			return { state: { ...state, paused: !state.paused } };
 		case "k":
-			return { state: withFilter(state, { hideKernel: !state.filter.hideKernel }) };
+			return {
+				state: withFilter(state, { hideKernel: !state.filter.hideKernel }),
+			};
 		case "z":
-			return { state: { ...state, processCursor: TOP, functionCursor: TOP, graphCursor: 0 }, effect: "zero" };
+			return {
+				state: {
+					...state,
+					processCursor: TOP,
+					functionCursor: TOP,
+					graphCursor: 0,
+				},
+				effect: "zero",
+			};
 		case "r":
 			return { state, effect: "toggleRecording" };
 		case "?":
@@ -173,17 +216,25 @@ function globalKey(state: UiState, input: string): KeyResult | undefined {
 	}
 }
 
-function pidPromptKey(state: UiState, input: string, key: KeyPress, ctx: KeyContext): KeyResult {
+function pidPromptKey(
+	state: UiState,
+	input: string,
+	key: KeyPress,
+	ctx: KeyContext,
+): KeyResult {
 	if (key.escape) return { state: { ...state, mode: "normal", input: "" } };
-	if (key.backspace || key.delete) return { state: { ...state, input: state.input.slice(0, -1) } };
-	if (!key.return) return { state: { ...state, input: state.input + printable(input, key) } };
+	if (key.backspace || key.delete)
+		return { state: { ...state, input: state.input.slice(0, -1) } };
+	if (!key.return)
+		return { state: { ...state, input: state.input + printable(input, key) } };
 	const parsed = parsePids(state.input);
 	if ("error" in parsed) return { state: { ...state, message: parsed.error } };
 	const missing = parsed.pids.filter((pid) => !ctx.pidExists(pid));
 	const present = parsed.pids.filter((pid) => ctx.pidExists(pid));
 	const noSuch = `no process with pid ${missing.join(", ")}`;
 	// Nothing left to filter on: stay so the pid can be corrected.
-	if (parsed.pids.length > 0 && present.length === 0) return { state: { ...state, message: noSuch } };
+	if (parsed.pids.length > 0 && present.length === 0)
+		return { state: { ...state, message: noSuch } };
 	const applied = withFilter(state, { pids: present });
 	return {
 		state: {
@@ -198,47 +249,93 @@ function pidPromptKey(state: UiState, input: string, key: KeyPress, ctx: KeyCont
 }
 
 function searchKey(state: UiState, input: string, key: KeyPress): KeyResult {
-	if (key.escape) return { state: { ...withFilter(state, { search: "" }), mode: "normal" } };
+	if (key.escape)
+		return { state: { ...withFilter(state, { search: "" }), mode: "normal" } };
 	if (key.return) return { state: { ...state, mode: "normal" } };
 	const search =
-		key.backspace || key.delete ? state.filter.search.slice(0, -1) : state.filter.search + printable(input, key);
+		key.backspace || key.delete
+			? state.filter.search.slice(0, -1)
+			: state.filter.search + printable(input, key);
 	return { state: { ...withFilter(state, { search }), functionCursor: TOP } };
 }
 
-function callGraphKey(state: UiState, input: string, key: KeyPress, ctx: KeyContext): KeyResult {
-	if (key.escape || key.leftArrow || key.backspace || key.delete) return { state: { ...state, mode: "normal" } };
+function callGraphKey(
+	state: UiState,
+	input: string,
+	key: KeyPress,
+	ctx: KeyContext,
+): KeyResult {
+	if (key.escape || key.leftArrow || key.backspace || key.delete)
+		return { state: { ...state, mode: "normal" } };
 	const entries = graphEntries(ctx.graph);
 	if (key.return) {
 		const entry = entries[state.graphCursor];
-		return { state: entry ? { ...state, callGraphKey: entry.key, graphCursor: 0 } : state };
+		return {
+			state: entry
+				? { ...state, callGraphKey: entry.key, graphCursor: 0 }
+				: state,
+		};
 	}
 	const move = movement(key, ctx.pageRows.graph);
 	if (move !== undefined) {
-		const cursor = moveCursor({ index: state.graphCursor, offset: 0 }, move, entries.length, entries.length);
+		const cursor = moveCursor(
+			{ index: state.graphCursor, offset: 0 },
+			move,
+			entries.length,
+			entries.length,
+		);
 		return { state: { ...state, graphCursor: cursor.index } };
 	}
 	return globalKey(state, input) ?? { state };
 }
 
-function normalKey(state: UiState, input: string, key: KeyPress, ctx: KeyContext): KeyResult {
+function normalKey(
+	state: UiState,
+	input: string,
+	key: KeyPress,
+	ctx: KeyContext,
+): KeyResult {
 	if (key.escape) {
 		return {
-			state: { ...withFilter(state, { pids: [], search: "" }), processCursor: TOP, functionCursor: TOP },
+			state: {
+				...withFilter(state, { pids: [], search: "" }),
+				processCursor: TOP,
+				functionCursor: TOP,
+			},
 		};
 	}
-	if (key.tab) return { state: { ...state, focus: state.focus === "processes" ? "functions" : "processes" } };
+	if (key.tab)
+		return {
+			state: {
+				...state,
+				focus: state.focus === "processes" ? "functions" : "processes",
+			},
+		};
 	const onProcesses = state.focus === "processes";
-	const move = movement(key, onProcesses ? ctx.pageRows.processes : ctx.pageRows.functions);
+	const move = movement(
+		key,
+		onProcesses ? ctx.pageRows.processes : ctx.pageRows.functions,
+	);
 	if (move !== undefined) {
 		return {
 			state: onProcesses
 				? {
 						...state,
-						processCursor: moveCursor(state.processCursor, move, ctx.processes.length, ctx.pageRows.processes),
+						processCursor: moveCursor(
+							state.processCursor,
+							move,
+							ctx.processes.length,
+							ctx.pageRows.processes,
+						),
 					}
 				: {
 						...state,
-						functionCursor: moveCursor(state.functionCursor, move, ctx.functions.length, ctx.pageRows.functions),
+						functionCursor: moveCursor(
+							state.functionCursor,
+							move,
+							ctx.functions.length,
+							ctx.pageRows.functions,
+						),
 					},
 		};
 	}
@@ -246,21 +343,50 @@ function normalKey(state: UiState, input: string, key: KeyPress, ctx: KeyContext
 		if (onProcesses) {
 			const row = ctx.processes[state.processCursor.index];
 			if (!row) return { state };
-			return { state: { ...withFilter(state, { pids: row.pids }), processCursor: TOP, functionCursor: TOP } };
+			return {
+				state: {
+					...withFilter(state, { pids: row.pids }),
+					processCursor: TOP,
+					functionCursor: TOP,
+				},
+			};
 		}
 		const row = ctx.functions[state.functionCursor.index];
 		if (!row) return { state };
-		return { state: { ...state, mode: "callGraph", callGraphKey: row.key, graphCursor: 0 } };
+		return {
+			state: {
+				...state,
+				mode: "callGraph",
+				callGraphKey: row.key,
+				graphCursor: 0,
+			},
+		};
 	}
-	if (input === "p") return { state: { ...state, mode: "pidPrompt", input: state.filter.pids.join(",") } };
-	if (input === "/") return { state: { ...state, mode: "search", focus: "functions" } };
+	if (input === "p")
+		return {
+			state: {
+				...state,
+				mode: "pidPrompt",
+				input: state.filter.pids.join(","),
+			},
+		};
+	if (input === "/")
+		return { state: { ...state, mode: "search", focus: "functions" } };
 	return globalKey(state, input) ?? { state };
 }
 
 /** The one key handler of `tsprof top`: dispatches on the mode. */
-export function reduceKey(previous: UiState, input: string, key: KeyPress, ctx: KeyContext): KeyResult {
+export function reduceKey(
+	previous: UiState,
+	input: string,
+	key: KeyPress,
+	ctx: KeyContext,
+): KeyResult {
 	if (key.ctrl && input === "c") return { state: previous, effect: "quit" };
-	const state: UiState = previous.message === undefined ? previous : { ...previous, message: undefined };
+	const state: UiState =
+		previous.message === undefined
+			? previous
+			: { ...previous, message: undefined };
 	switch (state.mode) {
 		case "help":
 			return { state: { ...state, mode: state.back } };

@@ -1,6 +1,12 @@
 import { useInput } from "ink";
 import { useCallback, useRef, useState } from "react";
-import { type Effect, type KeyContext, type KeyPress, reduceKey, type UiState } from "./keymap.js";
+import {
+	type Effect,
+	type KeyContext,
+	type KeyPress,
+	reduceKey,
+	type UiState,
+} from "./keymap.js";
 
 /** What the command does for the effects the reducer asks for. */
 export type EffectHandlers = Readonly<Record<Effect, () => void>>;

@@ -24,7 +24,9 @@ export function useWindowSize(): WindowSize {
 		const onResize = () => {
 			setSize((previous) => {
 				const next = read(stdout);
-				return next.columns === previous.columns && next.rows === previous.rows ? previous : next;
+				return next.columns === previous.columns && next.rows === previous.rows
+					? previous
+					: next;
 			});
 		};
 		// The size may have changed between the first render and this effect.

@@ -7,12 +7,20 @@ import { top } from "../../source/commands/top.js";
 import { FakeSource, systemBatch } from "./fake-source.js";
 import { FakeTtyIn, FakeTtyOut } from "./fake-terminal.js";
 
-const stdout = new FakeTtyOut({ columns: 100, rows: 30, tee: (chunk) => process.stdout.write(chunk) });
-const stdin = new FakeTtyIn();
-void top({ frequencyHz: 99, delayS: 30, pids: [] }, new FakeSource({ initial: [systemBatch()] }), {
-	stdout: stdout as unknown as NodeJS.WriteStream,
-	stdin: stdin as unknown as NodeJS.ReadStream,
+const stdout = new FakeTtyOut({
+	columns: 100,
+	rows: 30,
+	tee: (chunk) => process.stdout.write(chunk),
 });
+const stdin = new FakeTtyIn();
+void top(
+	{ frequencyHz: 99, delayS: 30, pids: [] },
+	new FakeSource({ initial: [systemBatch()] }),
+	{
+		stdout: stdout as unknown as NodeJS.WriteStream,
+		stdin: stdin as unknown as NodeJS.ReadStream,
+	},
+);
 setTimeout(() => {
 	throw new Error("deliberate crash");
 }, 300);

@@ -2,8 +2,17 @@
  * A LiveSource over fixed batches, and builders for the samples in them, so
  * the view and the command are tested without a kernel.
  */
-import type { LiveBatch, LiveSource, ProcessKey, SamplerStats } from "../../source/profile/live.js";
-import { type Frame, KERNEL_MODULE, type Sample } from "../../source/profile/model.js";
+import type {
+	LiveBatch,
+	LiveSource,
+	ProcessKey,
+	SamplerStats,
+} from "../../source/profile/live.js";
+import {
+	type Frame,
+	KERNEL_MODULE,
+	type Sample,
+} from "../../source/profile/model.js";
 
 export const RATIO = "/opt/bench/ratio";
 export const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
@@ -35,7 +44,11 @@ export function sample(
 	};
 }
 
-export function batch(samples: readonly Sample[], exited: readonly ProcessKey[] = [], timeMs = 0): LiveBatch {
+export function batch(
+	samples: readonly Sample[],
+	exited: readonly ProcessKey[] = [],
+	timeMs = 0,
+): LiveBatch {
 	return { samples, exited, timeMs };
 }
 
@@ -49,13 +62,44 @@ export function systemBatch(): LiveBatch {
 	return batch([
 		sample(100, [...main, user("hot_alpha")], 60),
 		sample(100, [...main, user("hot_beta")], 20),
-		sample(100, [...main, user("write", LIBC), kernel("entry_SYSCALL_64"), kernel("do_syscall_64")], 10),
-		sample(100, [...main, user("[unknown] 0x7f3a12 (no symbols)", "/opt/bench/libblob.so")], 3),
-		sample(100, [...main, user("[unknown] 0x7f3b40 (no symbols)", "/opt/bench/libblob.so")], 2),
-		sample(200, [user("main", "/usr/bin/bash"), user("readline", "/usr/lib/libreadline.so.8")], 5, {
-			comm: "bash",
-			exe: "/usr/bin/bash",
-		}),
+		sample(
+			100,
+			[
+				...main,
+				user("write", LIBC),
+				kernel("entry_SYSCALL_64"),
+				kernel("do_syscall_64"),
+			],
+			10,
+		),
+		sample(
+			100,
+			[
+				...main,
+				user("[unknown] 0x7f3a12 (no symbols)", "/opt/bench/libblob.so"),
+			],
+			3,
+		),
+		sample(
+			100,
+			[
+				...main,
+				user("[unknown] 0x7f3b40 (no symbols)", "/opt/bench/libblob.so"),
+			],
+			2,
+		),
+		sample(
+			200,
+			[
+				user("main", "/usr/bin/bash"),
+				user("readline", "/usr/lib/libreadline.so.8"),
+			],
+			5,
+			{
+				comm: "bash",
+				exe: "/usr/bin/bash",
+			},
+		),
 	]);
 }
 

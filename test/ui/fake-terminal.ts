@@ -13,7 +13,14 @@ export class FakeTtyOut extends EventEmitter {
 	/** Also copy writes here (a child process passes its real stdout). */
 	readonly #tee?: (chunk: string) => void;
 
-	constructor(options: { columns?: number; rows?: number; isTTY?: boolean; tee?: (chunk: string) => void } = {}) {
+	constructor(
+		options: {
+			columns?: number;
+			rows?: number;
+			isTTY?: boolean;
+			tee?: (chunk: string) => void;
+		} = {},
+	) {
 		super();
 		this.isTTY = options.isTTY ?? true;
 		this.columns = options.columns ?? 100;
@@ -22,10 +29,13 @@ export class FakeTtyOut extends EventEmitter {
 	}
 
 	write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-		const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
+		const text =
+			typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
 		this.chunks.push(text);
 		this.#tee?.(text);
-		const callback = rest.find((r) => typeof r === "function") as (() => void) | undefined;
+		const callback = rest.find((r) => typeof r === "function") as
+			| (() => void)
+			| undefined;
 		callback?.();
 		return true;
 	};
@@ -86,7 +96,11 @@ export class FakeTtyIn extends EventEmitter {
 }
 
 /** Resolves once `predicate` holds, polling; rejects after `ms`. */
-export async function until(predicate: () => boolean, ms = 3000, what = "condition"): Promise<void> {
+export async function until(
+	predicate: () => boolean,
+	ms = 3000,
+	what = "condition",
+): Promise<void> {
 	const deadline = Date.now() + ms;
 	while (!predicate()) {
 		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -1,5 +1,8 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource react */
+
+import { stripVTControlCharacters } from "node:util";
+import { render } from "ink-testing-library";
 import type { LiveBatch } from "../../source/profile/live.js";
 import {
 	advance,
@@ -10,13 +13,15 @@ import {
 	type TopData,
 } from "../../source/profile/top-model.js";
 import { App, type AppProps } from "../../source/ui/App.js";
-import { render } from "ink-testing-library";
 import { STATS } from "./fake-source.js";
 
 export const CONFIG: TopConfig = { ...DEFAULT_CONFIG, frequencyHz: 100 };
 
 /** Each list of batches becomes one 1 s interval. */
-export function dataOf(intervals: readonly (readonly LiveBatch[])[], from?: TopData): TopData {
+export function dataOf(
+	intervals: readonly (readonly LiveBatch[])[],
+	from?: TopData,
+): TopData {
 	let data = from ?? emptyTopData(CONFIG);
 	let t = data.window.at(-1)?.endMs ?? 0;
 	const acc = new IntervalAccumulator(t);
@@ -41,24 +46,39 @@ export const KEY = {
 	ctrlC: "\u0003",
 } as const;
 
-const ANSI = /\u001B\[[0-9;]*m/g;
+/** SGR attributes as Ink writes them with FORCE_COLOR. */
+export const INVERSE = "\u001B[7m";
+export const BOLD = "\u001B[1m";
+export const DIM = "\u001B[2m";
+export const RED = "\u001B[31m";
+export const GREEN = "\u001B[32m";
 
 /** A frame without colours and attributes. */
 export function plain(frame: string | undefined): string {
-	return (frame ?? "").replace(ANSI, "");
+	return stripVTControlCharacters(frame ?? "");
+}
+
+function linesWith(attribute: string, frame: string | undefined): string[] {
+	return (frame ?? "")
+		.split("\n")
+		.filter((line) => line.includes(attribute))
+		.map((line) => plain(line).trim());
 }
 
 /** Lines of a frame that carry the inverse attribute (the selection), as plain text. */
 export function inverseLines(frame: string | undefined): string[] {
-	return (frame ?? "")
-		.split("\n")
-		.filter((line) => line.includes("\u001B[7m"))
-		.map((line) => plain(line).trim());
+	return linesWith(INVERSE, frame);
+}
+
+/** Lines of a frame that are bold (the selection of an unfocused list), as plain text. */
+export function boldLines(frame: string | undefined): string[] {
+	return linesWith(BOLD, frame);
 }
 
 /** Lets Ink parse the input (a lone Esc waits one setImmediate) and React render. */
 export async function settle(): Promise<void> {
-	for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+	for (let i = 0; i < 3; i++)
+		await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Calls made to the App's callbacks. */

@@ -1,12 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { callGraph, functionTable, NO_FILTER, processRows } from "../../source/profile/top-model.js";
+import {
+	callGraph,
+	functionTable,
+	NO_FILTER,
+	processRows,
+} from "../../source/profile/top-model.js";
 import {
 	clampCursor,
 	graphEntries,
 	initialUiState,
 	type KeyContext,
 	type KeyPress,
+	type KeyResult,
 	moveCursor,
 	parsePids,
 	reduceKey,
@@ -26,14 +32,24 @@ const context: KeyContext = {
 
 /** Presses keys in turn: a string is typed input, an object a special key. */
 function press(state: UiState, ...keys: (string | KeyPress)[]) {
-	let result = { state, effect: undefined as string | undefined };
+	let result: KeyResult = { state };
 	const effects: string[] = [];
 	for (const key of keys) {
 		const ctx =
 			result.state.callGraphKey === undefined
 				? context
-				: { ...context, graph: callGraph(data, result.state.filter, result.state.callGraphKey) };
-		result = typeof key === "string" ? reduceKey(result.state, key, {}, ctx) : reduceKey(result.state, "", key, ctx);
+				: {
+						...context,
+						graph: callGraph(
+							data,
+							result.state.filter,
+							result.state.callGraphKey,
+						),
+					};
+		result =
+			typeof key === "string"
+				? reduceKey(result.state, key, {}, ctx)
+				: reduceKey(result.state, "", key, ctx);
 		if (result.effect) effects.push(result.effect);
 	}
 	return { state: result.state, effects };
@@ -44,11 +60,20 @@ const start = initialUiState();
 describe("keymap", () => {
 	test("q, Ctrl-C quit; z zeroes; r toggles recording: effects for the command", () => {
 		assert.deepEqual(press(start, "q").effects, ["quit"]);
-		assert.deepEqual(press(start, "z", "r").effects, ["zero", "toggleRecording"]);
-		assert.deepEqual(reduceKey(start, "c", { ctrl: true }, context).effect, "quit");
+		assert.deepEqual(press(start, "z", "r").effects, [
+			"zero",
+			"toggleRecording",
+		]);
+		assert.deepEqual(
+			reduceKey(start, "c", { ctrl: true }, context).effect,
+			"quit",
+		);
 		// In a prompt q is text, Ctrl-C still quits.
 		assert.deepEqual(press(start, "/", "q").effects, []);
-		assert.deepEqual(reduceKey(press(start, "p").state, "c", { ctrl: true }, context).effect, "quit");
+		assert.deepEqual(
+			reduceKey(press(start, "p").state, "c", { ctrl: true }, context).effect,
+			"quit",
+		);
 	});
 
 	test("the mode is explicit and every mode has a way back", () => {
@@ -58,9 +83,19 @@ describe("keymap", () => {
 		assert.equal(press(start, "/", { return: true }).state.mode, "normal");
 		assert.equal(press(start, "?").state.mode, "help");
 		assert.equal(press(start, "?", "x").state.mode, "normal");
-		assert.equal(press(start, { tab: true }, { return: true }).state.mode, "callGraph");
-		assert.equal(press(start, { tab: true }, { return: true }, "?", "x").state.mode, "callGraph");
-		assert.equal(press(start, { tab: true }, { return: true }, { escape: true }).state.mode, "normal");
+		assert.equal(
+			press(start, { tab: true }, { return: true }).state.mode,
+			"callGraph",
+		);
+		assert.equal(
+			press(start, { tab: true }, { return: true }, "?", "x").state.mode,
+			"callGraph",
+		);
+		assert.equal(
+			press(start, { tab: true }, { return: true }, { escape: true }).state
+				.mode,
+			"normal",
+		);
 	});
 
 	test("pid prompt: commas or spaces, prefilled with the current filter, nonexistent pids reported", () => {
@@ -74,7 +109,11 @@ describe("keymap", () => {
 		({ state } = press(state, " 200", { return: true }));
 		assert.deepEqual(state.filter.pids, [200]);
 		assert.equal(state.message, "no process with pid 42 (ignored)");
-		assert.equal(press(state, "x").state.message, undefined, "a message lasts one key");
+		assert.equal(
+			press(state, "x").state.message,
+			undefined,
+			"a message lasts one key",
+		);
 		({ state } = press(start, "p", "1", { delete: true }, { return: true }));
 		assert.deepEqual([state.mode, state.filter.pids], ["normal", []]);
 	});
@@ -84,7 +123,9 @@ describe("keymap", () => {
 		assert.deepEqual(parsePids(""), { pids: [] });
 		assert.deepEqual(parsePids("1,-2"), { error: 'not a pid: "-2"' });
 		assert.deepEqual(parsePids("0"), { error: 'not a pid: "0"' });
-		assert.deepEqual(parsePids("99999999999999999999"), { error: 'not a pid: "99999999999999999999"' });
+		assert.deepEqual(parsePids("99999999999999999999"), {
+			error: 'not a pid: "99999999999999999999"',
+		});
 	});
 
 	test("search edits live, moves focus to functions, Esc in search or normal clears it", () => {
@@ -98,49 +139,95 @@ describe("keymap", () => {
 	});
 
 	test("a paste arrives as one string; control characters are not typed", () => {
-		assert.equal(press(start, "/", "malloc\u0007").state.filter.search, "malloc");
+		assert.equal(
+			press(start, "/", "malloc\u0007").state.filter.search,
+			"malloc",
+		);
 	});
 
 	test("Tab switches focus; arrows and pages move only the focused list, clamped", () => {
 		let { state } = press(start, { downArrow: true });
-		assert.deepEqual([state.processCursor.index, state.functionCursor.index], [1, 0]);
+		assert.deepEqual(
+			[state.processCursor.index, state.functionCursor.index],
+			[1, 0],
+		);
 		({ state } = press(state, { downArrow: true }));
 		assert.equal(state.processCursor.index, 1, "only two processes");
-		({ state } = press(state, { tab: true }, { pageDown: true }, { downArrow: true }));
+		({ state } = press(
+			state,
+			{ tab: true },
+			{ pageDown: true },
+			{ downArrow: true },
+		));
 		assert.deepEqual(state.functionCursor, { index: 5, offset: 2 });
 		({ state } = press(state, { end: true }));
-		assert.deepEqual(state.functionCursor, { index: functions.length - 1, offset: functions.length - 4 });
+		assert.deepEqual(state.functionCursor, {
+			index: functions.length - 1,
+			offset: functions.length - 4,
+		});
 		({ state } = press(state, { pageUp: true }, { home: true }));
 		assert.deepEqual(state.functionCursor, { index: 0, offset: 0 });
 	});
 
 	test("Enter on a process filters to its pids; on a function opens its call graph", () => {
-		assert.deepEqual(press(start, { downArrow: true }, { return: true }).state.filter.pids, [200]);
-		const { state } = press(start, { tab: true }, { downArrow: true }, { return: true });
-		assert.deepEqual([state.mode, state.callGraphKey], ["callGraph", functions[1]?.key]);
+		assert.deepEqual(
+			press(start, { downArrow: true }, { return: true }).state.filter.pids,
+			[200],
+		);
+		const { state } = press(
+			start,
+			{ tab: true },
+			{ downArrow: true },
+			{ return: true },
+		);
+		assert.deepEqual(
+			[state.mode, state.callGraphKey],
+			["callGraph", functions[1]?.key],
+		);
 	});
 
 	test("in the call graph the cursor walks callers then callees and Enter follows", () => {
-		const main = functions.find((f) => f.name === "main" && f.module.endsWith("ratio"));
+		const main = functions.find(
+			(f) => f.name === "main" && f.module.endsWith("ratio"),
+		);
 		assert.ok(main);
 		const graph = callGraph(data, NO_FILTER, main.key);
 		const entries = graphEntries(graph);
 		assert.equal(entries.length, 5);
-		const opened: UiState = { ...start, mode: "callGraph", callGraphKey: main.key };
-		let { state } = press(opened, { downArrow: true }, { downArrow: true }, { end: true }, { upArrow: true });
+		const opened: UiState = {
+			...start,
+			mode: "callGraph",
+			callGraphKey: main.key,
+		};
+		let { state } = press(
+			opened,
+			{ downArrow: true },
+			{ downArrow: true },
+			{ end: true },
+			{ upArrow: true },
+		);
 		assert.equal(state.graphCursor, 3);
 		({ state } = press(state, { return: true }));
-		assert.deepEqual([state.callGraphKey, state.graphCursor], [entries[3]?.key, 0]);
+		assert.deepEqual(
+			[state.callGraphKey, state.graphCursor],
+			[entries[3]?.key, 0],
+		);
 		// Global keys still work there.
 		({ state } = press(state, "k", " "));
-		assert.deepEqual([state.filter.hideKernel, state.paused, state.mode], [true, true, "callGraph"]);
+		assert.deepEqual(
+			[state.filter.hideKernel, state.paused, state.mode],
+			[true, true, "callGraph"],
+		);
 	});
 
 	test("space pauses and resumes; k toggles kernel frames; z resets the cursors", () => {
 		const { state } = press(start, " ", "k", { downArrow: true });
 		assert.deepEqual([state.paused, state.filter.hideKernel], [true, true]);
 		const zeroed = press(state, "z");
-		assert.deepEqual([zeroed.state.processCursor.index, zeroed.effects], [0, ["zero"]]);
+		assert.deepEqual(
+			[zeroed.state.processCursor.index, zeroed.effects],
+			[0, ["zero"]],
+		);
 		assert.equal(press(state, " ").state.paused, false);
 	});
 
@@ -151,17 +238,42 @@ describe("keymap", () => {
 
 describe("cursor", () => {
 	test("moves keep the selection on screen", () => {
-		assert.deepEqual(moveCursor({ index: 0, offset: 0 }, 5, 10, 3), { index: 5, offset: 3 });
-		assert.deepEqual(moveCursor({ index: 5, offset: 3 }, -1, 10, 3), { index: 4, offset: 3 });
-		assert.deepEqual(moveCursor({ index: 4, offset: 3 }, -2, 10, 3), { index: 2, offset: 2 });
-		assert.deepEqual(moveCursor({ index: 2, offset: 2 }, "end", 10, 3), { index: 9, offset: 7 });
-		assert.deepEqual(moveCursor({ index: 9, offset: 7 }, 100, 10, 3), { index: 9, offset: 7 });
+		assert.deepEqual(moveCursor({ index: 0, offset: 0 }, 5, 10, 3), {
+			index: 5,
+			offset: 3,
+		});
+		assert.deepEqual(moveCursor({ index: 5, offset: 3 }, -1, 10, 3), {
+			index: 4,
+			offset: 3,
+		});
+		assert.deepEqual(moveCursor({ index: 4, offset: 3 }, -2, 10, 3), {
+			index: 2,
+			offset: 2,
+		});
+		assert.deepEqual(moveCursor({ index: 2, offset: 2 }, "end", 10, 3), {
+			index: 9,
+			offset: 7,
+		});
+		assert.deepEqual(moveCursor({ index: 9, offset: 7 }, 100, 10, 3), {
+			index: 9,
+			offset: 7,
+		});
 	});
 
 	test("clamping follows a list that shrank", () => {
-		assert.deepEqual(clampCursor({ index: 9, offset: 7 }, 4, 3), { index: 3, offset: 1 });
-		assert.deepEqual(clampCursor({ index: 3, offset: 1 }, 0, 3), { index: 0, offset: 0 });
+		assert.deepEqual(clampCursor({ index: 9, offset: 7 }, 4, 3), {
+			index: 3,
+			offset: 1,
+		});
+		assert.deepEqual(clampCursor({ index: 3, offset: 1 }, 0, 3), {
+			index: 0,
+			offset: 0,
+		});
 		const same = { index: 1, offset: 0 };
-		assert.equal(clampCursor(same, 5, 3), same, "unchanged cursors keep their identity");
+		assert.equal(
+			clampCursor(same, 5, 3),
+			same,
+			"unchanged cursors keep their identity",
+		);
 	});
 });

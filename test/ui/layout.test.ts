@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { computeLayout, MIN_COLUMNS, MIN_ROWS } from "../../source/ui/layout.js";
+import {
+	computeLayout,
+	MIN_COLUMNS,
+	MIN_ROWS,
+} from "../../source/ui/layout.js";
 
 test("every screen fits in rows - 1 lines, from the minimum up", () => {
 	for (let rows = MIN_ROWS; rows <= 120; rows++) {
@@ -12,7 +16,12 @@ test("every screen fits in rows - 1 lines, from the minimum up", () => {
 		assert.ok(lists <= rows - 1, `lists at ${rows} rows: ${lists}`);
 		assert.ok(graph <= rows - 1, `call graph at ${rows} rows: ${graph}`);
 		assert.ok(help <= rows - 1, `help at ${rows} rows: ${help}`);
-		assert.ok(l.processRows >= 1 && l.functionRows >= 2 && l.callerRows >= 1 && l.calleeRows >= 1);
+		assert.ok(
+			l.processRows >= 1 &&
+				l.functionRows >= 2 &&
+				l.callerRows >= 1 &&
+				l.calleeRows >= 1,
+		);
 	}
 });
 

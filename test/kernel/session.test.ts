@@ -1,0 +1,152 @@
+/**
+ * SamplerSession in-process over the real addon: the lifecycle events of a
+ * process that execs and exits, the samples attributed to it, and that
+ * close() leaves no program or map behind in the kernel.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cpus } from "node:os";
+import { after, before, test } from "node:test";
+import { type Drain, decodeDrain } from "../../source/kernel/abi.js";
+import { loadKernel } from "../../source/kernel/addon.js";
+import type { Kernel, KernelSession } from "../../source/kernel/kernel.js";
+import type { ProcessKey } from "../../source/profile/live.js";
+import type { Sample } from "../../source/profile/model.js";
+import { ProcFs } from "../../source/process/procfs.js";
+import { SamplerSession } from "../../source/sampler/session.js";
+import { Scratch, waitFor } from "../helpers/kernel-fixtures.js";
+import { requireKernel } from "../helpers/root.js";
+
+const skip = requireKernel();
+let scratch: Scratch;
+let brief: string;
+const sessions: SamplerSession[] = [];
+
+before(() => {
+	if (skip) return;
+	scratch = new Scratch("tsprof-session-");
+	brief = scratch.compile("brief-burn");
+});
+after(async () => {
+	for (const s of sessions) await s.close();
+	await scratch?.cleanup();
+});
+
+/** The real kernel, with every drain also decoded into `drains` so the test sees the raw events. */
+function teeKernel(drains: Drain[]): Kernel {
+	const real = loadKernel();
+	return {
+		layout: () => real.layout(),
+		createSession: (): KernelSession => {
+			const s = real.createSession();
+			return {
+				open: (o) => s.open(o),
+				arm: () => s.arm(),
+				drain: async () => {
+					const buffer = await s.drain();
+					drains.push(decodeDrain(buffer));
+					return buffer;
+				},
+				close: () => s.close(),
+				programIds: () => s.programIds(),
+				mapIds: () => s.mapIds(),
+			};
+		},
+	};
+}
+
+async function startSession(drains: Drain[] = []): Promise<SamplerSession> {
+	const session = await SamplerSession.start({ kernel: teeKernel(drains), proc: new ProcFs() }, { frequencyHz: 99, drainIntervalMs: 100 }, cpus().length);
+	sessions.push(session);
+	return session;
+}
+
+interface BpftoolObject {
+	id: number;
+}
+const bpftoolIds = (what: "prog" | "map"): Set<number> =>
+	new Set((JSON.parse(execFileSync("bpftool", [what, "show", "-j"], { encoding: "utf8", maxBuffer: 1 << 26 })) as BpftoolObject[]).map((o) => o.id));
+
+test("a session sees a process exec and exit, and attributes its samples to it", { skip }, async () => {
+	const drains: Drain[] = [];
+	const session = await startSession(drains);
+	const samples: Sample[] = [];
+	const exited: ProcessKey[] = [];
+	const errors: Error[] = [];
+	session.subscribe((batch) => {
+		samples.push(...batch.samples);
+		exited.push(...batch.exited);
+	});
+	session.onError((e) => errors.push(e));
+
+	// node forks, the child execs the fixture: 200 ms of CPU in brief_burn_xyz.
+	const child = scratch.start(brief, ["200"]);
+	const end = await child.exited;
+	assert.equal(end.code, 0);
+	const pid = child.pid;
+	const gone = await waitFor(`the exit of pid ${pid} in a batch`, () => exited.find((k) => k.pid === pid), 5000);
+	assert.deepEqual(errors, []);
+
+	const events = drains.flatMap((d) => d.events).filter((e) => e.pid === pid);
+	const fork = events.find((e) => e.type === "fork");
+	const exec = events.find((e) => e.type === "exec");
+	const exit = events.find((e) => e.type === "exit");
+	assert.ok(fork && exec && exit, `fork, exec and exit events of ${pid}: ${JSON.stringify(events.map((e) => e.type))}`);
+	assert.equal(fork.ppid, process.pid, "forked by this test");
+	assert.equal(exec.filename, brief);
+	assert.equal(exec.comm, "brief-burn");
+	assert.ok(fork.ktimeNs <= exec.ktimeNs && exec.ktimeNs <= exit.ktimeNs, "fork, exec, exit in time order");
+	assert.ok(exec.startNs > 0n);
+	assert.equal(fork.startNs, exec.startNs, "one process: the same start time");
+	assert.equal(exit.startNs, exec.startNs);
+	assert.notEqual(exec.execId, fork.execId, "exec changes the exec id");
+	assert.equal(gone.startNs, exec.startNs, "the exited ProcessKey carries the process start time");
+
+	const burning = samples.filter((s) => s.pid === pid && s.frames.some((f) => f.name === "brief_burn_xyz"));
+	const n = burning.reduce((a, s) => a + s.value, 0);
+	assert.ok(n >= 8, `200 ms of CPU at 99 Hz is ~20 samples in brief_burn_xyz, got ${n}`);
+	for (const s of burning) {
+		assert.equal(s.comm, "brief-burn");
+		assert.equal(s.exe, brief);
+		assert.equal(s.startNs, exec.startNs);
+		const f = s.frames.find((x) => x.name === "brief_burn_xyz");
+		assert.equal(f?.module, brief);
+	}
+	// Every sample of the pid after its exec is the fixture's, none is node's.
+	const afterExec = samples.filter((s) => s.pid === pid && s.comm !== "node");
+	assert.ok(afterExec.every((s) => s.comm === "brief-burn" && s.exe === brief), "after exec, the fixture's comm and exe");
+	assert.ok(session.stats().samples > 0);
+});
+
+test("close() leaves none of the session's programs or maps in the kernel", { skip }, async () => {
+	const session = await startSession();
+	await session.tick();
+	const ids = session.kernelIds();
+	assert.ok(ids.programs.length >= 4, `the cpu-clock program and three tracepoints: ${ids.programs}`);
+	assert.ok(ids.maps.length >= 5, `counts, stacks, events, .bss: ${ids.maps}`);
+	// They are really there while the session lives (so their absence later means something).
+	const progsBefore = bpftoolIds("prog");
+	const mapsBefore = bpftoolIds("map");
+	for (const id of ids.programs) assert.ok(progsBefore.has(id), `program ${id} is loaded`);
+	for (const id of ids.maps) assert.ok(mapsBefore.has(id), `map ${id} exists`);
+
+	await session.close();
+	await session.close(); // idempotent
+	// The kernel frees programs and maps shortly after their last fd closes.
+	await waitFor(
+		"the session's programs and maps to be freed",
+		() => {
+			const progs = bpftoolIds("prog");
+			const maps = bpftoolIds("map");
+			return ids.programs.every((id) => !progs.has(id)) && ids.maps.every((id) => !maps.has(id));
+		},
+		2000,
+		100,
+	).catch(() => {
+		const progs = bpftoolIds("prog");
+		const maps = bpftoolIds("map");
+		assert.fail(
+			`still in the kernel after close(): programs ${ids.programs.filter((id) => progs.has(id))}, maps ${ids.maps.filter((id) => maps.has(id))}`,
+		);
+	});
+});
