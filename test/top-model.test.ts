@@ -281,6 +281,24 @@ describe("functions", () => {
 		assert.equal(byName.get("hot_alpha")?.selfPercent, 60);
 	});
 
+	test("the unfiltered table (from per-interval tallies) equals counting every stack", () => {
+		const data = run([
+			[
+				systemBatch(),
+				batch([sample(1, [user("main"), user("fib"), user("fib")], 4)]),
+			],
+			[systemBatch(), batch([sample(100, [kernel("irq")], 2)])],
+		]);
+		for (const hideKernel of [false, true]) {
+			const fromTallies = functionTable(data, { pids: [], hideKernel });
+			const fromStacks = functionTable(data, {
+				pids: [1, 100, 200],
+				hideKernel,
+			});
+			assert.deepEqual(fromTallies, fromStacks, `hideKernel ${hideKernel}`);
+		}
+	});
+
 	test("recursion counts once in total", () => {
 		const data = run([
 			[

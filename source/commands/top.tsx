@@ -150,19 +150,26 @@ export async function top(
 
 		const save = (rec: Recorder): Promise<string> => {
 			const profile = rec.profile(now(), source.stats().lostSamples);
-			return writeFile(rec.file, encodeProfile(profile)).then(
-				() => `wrote ${rec.file} (${rec.samples} samples)`,
-				(error: unknown) => {
-					throw new UserError(
-						`could not write the recording ${rec.file}: ${error instanceof Error ? error.message : String(error)}`,
-					);
-				},
-			);
+			// Encoding throws synchronously on bad data; inside a key handler that would be a crash.
+			return Promise.resolve()
+				.then(() => writeFile(rec.file, encodeProfile(profile)))
+				.then(
+					() => `wrote ${rec.file} (${rec.samples} samples)`,
+					(error: unknown) => {
+						throw new UserError(
+							`could not write the recording ${rec.file}: ${error instanceof Error ? error.message : String(error)}`,
+						);
+					},
+				);
 		};
 
 		const stop = latch();
-		io.signal?.addEventListener("abort", stop.open, { once: true });
-		if (io.signal?.aborted) stop.open();
+		if (io.signal) {
+			const { signal } = io;
+			signal.addEventListener("abort", stop.open, { once: true });
+			cleanups.push(() => signal.removeEventListener("abort", stop.open));
+			if (signal.aborted) stop.open();
+		}
 		if (io.handleSignals ?? true) {
 			for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 				process.on(name, stop.open);

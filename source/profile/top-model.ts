@@ -75,7 +75,9 @@ const UNKNOWN_ADDRESS = /^\[unknown\](\s+0x[0-9a-f]+)/i;
  * library would fill the table with one row per instruction.
  */
 export function displayName(name: string): string {
-	return name.replace(UNKNOWN_ADDRESS, "[unknown]");
+	return name.startsWith("[unknown]")
+		? name.replace(UNKNOWN_ADDRESS, "[unknown]")
+		: name;
 }
 
 export function functionKey(frame: Frame): FunctionKey {
@@ -93,6 +95,17 @@ export interface StackCount {
 	readonly value: number;
 }
 
+/** Counts of one function over one interval, every process. */
+export interface FunctionTally {
+	readonly frame: Frame;
+	/** Samples whose innermost frame is this function. */
+	readonly self: number;
+	/** The same with kernel frames dropped (top's `k`): self moves to the innermost user frame. */
+	readonly userSelf: number;
+	/** Samples in which this function appears anywhere, once per sample. */
+	readonly total: number;
+}
+
 /** What a process looked like when last sampled. */
 export interface ProcessInfo {
 	readonly id: ProcessId;
@@ -107,6 +120,14 @@ export interface Interval {
 	readonly startMs: number;
 	readonly endMs: number;
 	readonly stacks: readonly StackCount[];
+	/** The same stacks by pid, so a pid filter reads only its own. */
+	readonly stacksByPid: ReadonlyMap<number, readonly StackCount[]>;
+	/**
+	 * Per-function counts of every process, kept as samples arrive: the
+	 * unfiltered table (the usual view) then costs O(functions) a refresh
+	 * instead of O(stacks × depth).
+	 */
+	readonly functions: ReadonlyMap<FunctionKey, FunctionTally>;
 	/** Sample value per process in this interval. */
 	readonly perProcess: ReadonlyMap<ProcessId, number>;
 	/** Sum of all sample values in this interval. */
@@ -119,25 +140,64 @@ export interface ClosedInterval extends Interval {
 	readonly exited: readonly ProcessId[];
 }
 
+interface MutableTally {
+	readonly key: FunctionKey;
+	readonly frame: Frame;
+	/** Number of the function within its interval, for hashing stacks. */
+	readonly id: number;
+	self: number;
+	userSelf: number;
+	total: number;
+	/** Serial of the last stack that listed it, to list each function once per stack. */
+	mark: number;
+}
+
 interface MutableStack {
 	process: ProcessId;
 	pid: number;
 	frames: readonly Frame[];
 	keys: readonly FunctionKey[];
 	value: number;
+	/** The tally of each frame, innermost first: the stack's identity within the interval. */
+	path: readonly MutableTally[];
+	/** One tally per distinct function of the stack, so recursion counts once. */
+	tallies: readonly MutableTally[];
+	/** Innermost user frame's tally: where self goes when kernel frames are hidden. */
+	innerUser: MutableTally | undefined;
+}
+
+function samePath(
+	a: readonly MutableTally[],
+	b: readonly MutableTally[],
+): boolean {
+	if (a.length !== b.length) return false;
+	for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+	return true;
 }
 
 /**
  * Collects batches between two refreshes. Mutable on purpose: it runs on
- * every drain, outside React, and must stay O(samples).
+ * every drain, outside React, and must stay O(samples × depth) with a small
+ * constant (at 64 CPUs that is 6,000 stacks a second): stacks are found by a
+ * hash of their functions' numbers, not by a joined string, and a stack seen
+ * before costs one increment per distinct function.
  */
 export class IntervalAccumulator {
 	#startMs: number;
-	#stacks = new Map<string, MutableStack>();
+	#stacks: MutableStack[] = [];
+	/** Stacks by hash of process and path; collisions are compared in full. */
+	#buckets = new Map<number, MutableStack[]>();
+	#byPid = new Map<number, MutableStack[]>();
+	#functions = new Map<FunctionKey, MutableTally>();
+	/** The same tallies by Frame object: the common case, one identity lookup a frame. */
+	#byFrame = new Map<Frame, MutableTally>();
 	#perProcess = new Map<ProcessId, number>();
 	#processes = new Map<ProcessId, ProcessInfo>();
 	#exited: ProcessId[] = [];
 	#total = 0;
+	#serial = 0;
+	/** Symbolizers hand out the same Frame for the same function; its key is built once. */
+	readonly #keys = new WeakMap<Frame, FunctionKey>();
 
 	constructor(startMs: number) {
 		this.#startMs = startMs;
@@ -153,22 +213,76 @@ export class IntervalAccumulator {
 		for (const key of batch.exited) this.#exited.push(processId(key));
 	}
 
+	#tally(frame: Frame): MutableTally {
+		const known = this.#byFrame.get(frame);
+		if (known) return known;
+		let key = this.#keys.get(frame);
+		if (key === undefined) {
+			key = functionKey(frame);
+			this.#keys.set(frame, key);
+		}
+		let tally = this.#functions.get(key);
+		if (!tally) {
+			const id = this.#functions.size;
+			tally = { key, frame, id, self: 0, userSelf: 0, total: 0, mark: 0 };
+			this.#functions.set(key, tally);
+		}
+		this.#byFrame.set(frame, tally);
+		return tally;
+	}
+
+	#newStack(id: ProcessId, sample: Sample, path: MutableTally[]): MutableStack {
+		const serial = ++this.#serial;
+		const tallies: MutableTally[] = [];
+		let innerUser: MutableTally | undefined;
+		for (const tally of path) {
+			if (tally.mark !== serial) {
+				tally.mark = serial;
+				tallies.push(tally);
+			}
+			if (!innerUser && !tally.frame.kernel) innerUser = tally;
+		}
+		const stack: MutableStack = {
+			process: id,
+			pid: sample.pid,
+			frames: sample.frames,
+			keys: path.map((t) => t.key),
+			value: 0,
+			path,
+			tallies,
+			innerUser,
+		};
+		this.#stacks.push(stack);
+		const list = this.#byPid.get(sample.pid);
+		if (list) list.push(stack);
+		else this.#byPid.set(sample.pid, [stack]);
+		return stack;
+	}
+
 	addSample(sample: Sample): void {
 		const id = processId(sample);
-		const keys = sample.frames.map(functionKey);
-		// Threads of a process are not shown apart, so they share a row.
-		const stackId = `${id}\u0001${keys.join("\u0001")}`;
-		const known = this.#stacks.get(stackId);
-		if (known) known.value += sample.value;
-		else
-			this.#stacks.set(stackId, {
-				process: id,
-				pid: sample.pid,
-				frames: sample.frames,
-				keys,
-				value: sample.value,
-			});
-		this.#perProcess.set(id, (this.#perProcess.get(id) ?? 0) + sample.value);
+		const { value, frames } = sample;
+		const path: MutableTally[] = new Array(frames.length);
+		let hash = sample.pid | 0;
+		for (let i = 0; i < frames.length; i++) {
+			const tally = this.#tally(frames[i] as Frame);
+			path[i] = tally;
+			hash = (Math.imul(hash, 0x01000193) ^ tally.id) | 0;
+		}
+		// Threads of a process are not shown apart, so they share a stack.
+		let bucket = this.#buckets.get(hash);
+		let stack = bucket?.find((s) => s.process === id && samePath(s.path, path));
+		if (!stack) {
+			stack = this.#newStack(id, sample, path);
+			if (bucket) bucket.push(stack);
+			else this.#buckets.set(hash, (bucket = [stack]));
+		}
+		stack.value += value;
+		for (const tally of stack.tallies) tally.total += value;
+		const inner = stack.path[0];
+		if (inner) inner.self += value;
+		if (stack.innerUser) stack.innerUser.userSelf += value;
+		this.#perProcess.set(id, (this.#perProcess.get(id) ?? 0) + value);
 		const info = this.#processes.get(id);
 		// comm changes on exec while (pid, start time) stays: keep the latest.
 		if (!info || info.comm !== sample.comm || info.exe !== sample.exe) {
@@ -180,7 +294,7 @@ export class IntervalAccumulator {
 				exe: sample.exe,
 			});
 		}
-		this.#total += sample.value;
+		this.#total += value;
 	}
 
 	/** Closes the interval at `endMs` and starts the next one there. */
@@ -188,7 +302,9 @@ export class IntervalAccumulator {
 		const closed: ClosedInterval = {
 			startMs: this.#startMs,
 			endMs,
-			stacks: [...this.#stacks.values()],
+			stacks: this.#stacks,
+			stacksByPid: this.#byPid,
+			functions: this.#functions,
 			perProcess: this.#perProcess,
 			total: this.#total,
 			processes: this.#processes,
@@ -201,7 +317,11 @@ export class IntervalAccumulator {
 	/** Drops what was collected (top's `z`). */
 	reset(startMs: number): void {
 		this.#startMs = startMs;
-		this.#stacks = new Map();
+		this.#stacks = [];
+		this.#buckets = new Map();
+		this.#byPid = new Map();
+		this.#functions = new Map();
+		this.#byFrame = new Map();
 		this.#perProcess = new Map();
 		this.#processes = new Map();
 		this.#exited = [];
@@ -242,6 +362,8 @@ export function advance(data: TopData, closed: ClosedInterval): TopData {
 		startMs: closed.startMs,
 		endMs: closed.endMs,
 		stacks: closed.stacks,
+		stacksByPid: closed.stacksByPid,
+		functions: closed.functions,
 		perProcess: closed.perProcess,
 		total: closed.total,
 	};
@@ -448,22 +570,26 @@ function forEachStack(
 		value: number,
 	) => void,
 ): void {
-	const keep = pidFilter(filter.pids);
+	const stacksOf = (interval: Interval): Iterable<readonly StackCount[]> =>
+		filter.pids.length === 0
+			? [interval.stacks]
+			: filter.pids.map((pid) => interval.stacksByPid.get(pid) ?? []);
 	for (const interval of data.window) {
-		for (const stack of interval.stacks) {
-			if (!keep(stack.pid)) continue;
-			if (!filter.hideKernel) {
-				visit(stack.frames, stack.keys, stack.value);
-				continue;
+		for (const stacks of stacksOf(interval)) {
+			for (const stack of stacks) {
+				if (!filter.hideKernel) {
+					visit(stack.frames, stack.keys, stack.value);
+					continue;
+				}
+				const frames: Frame[] = [];
+				const keys: FunctionKey[] = [];
+				stack.frames.forEach((frame, i) => {
+					if (frame.kernel) return;
+					frames.push(frame);
+					keys.push(stack.keys[i] as FunctionKey);
+				});
+				visit(frames, keys, stack.value);
 			}
-			const frames: Frame[] = [];
-			const keys: FunctionKey[] = [];
-			stack.frames.forEach((frame, i) => {
-				if (frame.kernel) return;
-				frames.push(frame);
-				keys.push(stack.keys[i] as FunctionKey);
-			});
-			visit(frames, keys, stack.value);
 		}
 	}
 }
@@ -485,7 +611,59 @@ export function functionTable(
 	data: TopData,
 	filter: CountFilter,
 ): FunctionTable {
-	const tallies = new Map<FunctionKey, Tally>();
+	const tallies =
+		filter.pids.length === 0
+			? sumTallies(data, filter)
+			: countStacks(data, filter);
+	const rows: FunctionRow[] = [];
+	for (const [key, tally] of tallies.counts) {
+		rows.push({
+			key,
+			name: displayName(tally.frame.name),
+			module: tally.frame.module,
+			kernel: tally.frame.kernel,
+			self: tally.self,
+			total: tally.total,
+			selfPercent: percent(tally.self, tallies.samples),
+			totalPercent: percent(tally.total, tallies.samples),
+		});
+	}
+	rows.sort(
+		(a, b) =>
+			b.self - a.self || b.total - a.total || a.name.localeCompare(b.name),
+	);
+	return { rows, samples: tallies.samples };
+}
+
+interface Counts {
+	readonly counts: ReadonlyMap<FunctionKey, Omit<Tally, "seen">>;
+	readonly samples: number;
+}
+
+/** Every process: add up the intervals' own tallies. */
+function sumTallies(data: TopData, filter: CountFilter): Counts {
+	const counts = new Map<FunctionKey, Omit<Tally, "seen">>();
+	let samples = 0;
+	for (const interval of data.window) {
+		samples += interval.total;
+		for (const [key, t] of interval.functions) {
+			if (filter.hideKernel && t.frame.kernel) continue;
+			const self = filter.hideKernel ? t.userSelf : t.self;
+			const known = counts.get(key);
+			if (known) {
+				known.self += self;
+				known.total += t.total;
+			} else {
+				counts.set(key, { frame: t.frame, self, total: t.total });
+			}
+		}
+	}
+	return { counts, samples };
+}
+
+/** Some processes: count their stacks. */
+function countStacks(data: TopData, filter: CountFilter): Counts {
+	const counts = new Map<FunctionKey, Tally>();
 	let samples = 0;
 	let sequence = 0;
 	forEachStack(data, filter, (frames, keys, value) => {
@@ -493,10 +671,10 @@ export function functionTable(
 		sequence++;
 		for (let i = 0; i < frames.length; i++) {
 			const key = keys[i] as FunctionKey;
-			let tally = tallies.get(key);
+			let tally = counts.get(key);
 			if (!tally) {
 				tally = { frame: frames[i] as Frame, self: 0, total: 0, seen: 0 };
-				tallies.set(key, tally);
+				counts.set(key, tally);
 			}
 			if (i === 0) tally.self += value;
 			if (tally.seen !== sequence) {
@@ -505,24 +683,7 @@ export function functionTable(
 			}
 		}
 	});
-	const rows: FunctionRow[] = [];
-	for (const [key, tally] of tallies) {
-		rows.push({
-			key,
-			name: displayName(tally.frame.name),
-			module: tally.frame.module,
-			kernel: tally.frame.kernel,
-			self: tally.self,
-			total: tally.total,
-			selfPercent: percent(tally.self, samples),
-			totalPercent: percent(tally.total, samples),
-		});
-	}
-	rows.sort(
-		(a, b) =>
-			b.self - a.self || b.total - a.total || a.name.localeCompare(b.name),
-	);
-	return { rows, samples };
+	return { counts, samples };
 }
 
 /** Rows whose name contains `search`, ignoring case. */

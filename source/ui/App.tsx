@@ -96,10 +96,10 @@ export function App(props: AppProps) {
 		() => searchFunctions(table.rows, search),
 		[table, search],
 	);
-	const graphKey =
-		ui.mode === "callGraph" || ui.back === "callGraph"
-			? ui.callGraphKey
-			: undefined;
+	// Counted only while the panel is on screen (or under the help over it).
+	const graphOpen =
+		ui.mode === "callGraph" || (ui.mode === "help" && ui.back === "callGraph");
+	const graphKey = graphOpen ? ui.callGraphKey : undefined;
 	const graph = useMemo(
 		() =>
 			graphKey === undefined

@@ -400,3 +400,64 @@ export function reduceKey(
 			return normalKey(state, input, key, ctx);
 	}
 }
+
+const SPECIAL_KEYS = [
+	"upArrow",
+	"downArrow",
+	"leftArrow",
+	"rightArrow",
+	"pageUp",
+	"pageDown",
+	"home",
+	"end",
+	"return",
+	"escape",
+	"tab",
+	"backspace",
+	"delete",
+	"ctrl",
+	"meta",
+] as const satisfies readonly (keyof KeyPress)[];
+
+/** What the terminal's control characters mean as keys. */
+const CONTROL_KEYS: Readonly<Record<string, readonly [string, KeyPress]>> = {
+	"\r": ["", { return: true }],
+	"\n": ["", { return: true }],
+	"\t": ["", { tab: true }],
+	"\u007F": ["", { backspace: true }],
+	"\b": ["", { backspace: true }],
+	"\u001B": ["", { escape: true }],
+	"\u0003": ["c", { ctrl: true }],
+};
+
+/**
+ * The keys in one input event. Ink hands over a chunk of plain characters as
+ * one input (a paste, or `tmux send-keys 1234 Enter`), so "1234\r" must be
+ * typed and then entered, not typed with the Enter dropped.
+ */
+export function splitKeys(input: string, key: KeyPress): [string, KeyPress][] {
+	const special = SPECIAL_KEYS.some((name) => key[name]);
+	const chars = [...input];
+	if (special || chars.length <= 1) return [[input, key]];
+	return chars.map((c) => {
+		const control = CONTROL_KEYS[c];
+		return control ? [control[0], control[1]] : [c, {}];
+	});
+}
+
+/** reduceKey over every key of one input event; effects in the order asked. */
+export function reduceInput(
+	state: UiState,
+	input: string,
+	key: KeyPress,
+	ctx: KeyContext,
+): { state: UiState; effects: Effect[] } {
+	const effects: Effect[] = [];
+	let current = state;
+	for (const [one, oneKey] of splitKeys(input, key)) {
+		const result = reduceKey(current, one, oneKey, ctx);
+		current = result.state;
+		if (result.effect) effects.push(result.effect);
+	}
+	return { state: current, effects };
+}

@@ -4,7 +4,7 @@ import {
 	type Effect,
 	type KeyContext,
 	type KeyPress,
-	reduceKey,
+	reduceInput,
 	type UiState,
 } from "./keymap.js";
 
@@ -33,10 +33,10 @@ export function useTopKeys(
 	const onKey = useCallback((input: string, key: KeyPress) => {
 		const context = latest.current.context();
 		if (!context) return;
-		const result = reduceKey(current.current, input, key, context);
+		const result = reduceInput(current.current, input, key, context);
 		current.current = result.state;
 		setState(result.state);
-		if (result.effect) latest.current.handlers[result.effect]();
+		for (const effect of result.effects) latest.current.handlers[effect]();
 	}, []);
 	useInput(onKey, { isActive });
 	return state;

@@ -31,9 +31,15 @@ export interface CliRun {
 }
 
 /** Starts `node dist/cli.js ...args`. */
-export function startCli(args: readonly string[], options: CliOptions = {}): CliRun {
+export function startCli(
+	args: readonly string[],
+	options: CliOptions = {},
+): CliRun {
 	const argv = [...(options.prefix ?? []), process.execPath, cliPath, ...args];
-	const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: options.env ?? process.env });
+	const child = spawn(argv[0], argv.slice(1), {
+		stdio: ["ignore", "pipe", "pipe"],
+		env: options.env ?? process.env,
+	});
 	let stdout = "";
 	let stderr = "";
 	child.stdout?.setEncoding("utf8").on("data", (s: string) => {
@@ -42,7 +48,10 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Cli
 	child.stderr?.setEncoding("utf8").on("data", (s: string) => {
 		stderr += s;
 	});
-	const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+	const timer = setTimeout(
+		() => child.kill("SIGKILL"),
+		options.timeoutMs ?? 60_000,
+	);
 	const done = new Promise<CliResult>((resolve, reject) => {
 		child.once("error", reject);
 		child.once("close", (code, signal) => {
@@ -54,13 +63,19 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Cli
 }
 
 /** Runs `node dist/cli.js ...args` to the end. */
-export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+export function runCli(
+	args: readonly string[],
+	options: CliOptions = {},
+): Promise<CliResult> {
 	return startCli(args, options).done;
 }
 
 /** Fails with everything the run printed unless it exited 0. */
 export function assertOk(r: CliResult, what: string): CliResult {
-	if (r.code !== 0) throw new Error(`${what} exited ${r.code ?? r.signal}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`);
+	if (r.code !== 0)
+		throw new Error(
+			`${what} exited ${r.code ?? r.signal}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`,
+		);
 	return r;
 }
 
@@ -69,16 +84,24 @@ export function assertOk(r: CliResult, what: string): CliResult {
  * record writes its file for the first time right after the probes are
  * armed and /proc scanned.
  */
-export async function startRecord(file: string, args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+export async function startRecord(
+	file: string,
+	args: readonly string[],
+	options: CliOptions = {},
+): Promise<CliRun> {
 	const run = startCli(["record", "-o", file, ...args], options);
 	let ended = false;
 	void run.done.then(() => {
 		ended = true;
 	});
-	await waitFor(`tsprof record to arm (${file})`, () => {
-		if (ended) throw new Error(`tsprof record ended before it armed`);
-		return existsSync(file);
-	}, 20_000);
+	await waitFor(
+		`tsprof record to arm (${file})`,
+		() => {
+			if (ended) throw new Error(`tsprof record ended before it armed`);
+			return existsSync(file);
+		},
+		20_000,
+	);
 	return run;
 }
 
@@ -114,8 +137,14 @@ export function parseRecordSummary(stderr: string): RecordSummary | undefined {
 }
 
 /** `tsprof report FILE --json ...args`, parsed. */
-export async function reportJson(file: string, args: readonly string[] = []): Promise<ReportJson> {
-	const r = assertOk(await runCli(["report", file, "--json", ...args]), `tsprof report ${file} --json ${args.join(" ")}`);
+export async function reportJson(
+	file: string,
+	args: readonly string[] = [],
+): Promise<ReportJson> {
+	const r = assertOk(
+		await runCli(["report", file, "--json", ...args]),
+		`tsprof report ${file} --json ${args.join(" ")}`,
+	);
 	return JSON.parse(r.stdout) as ReportJson;
 }
 
@@ -127,8 +156,14 @@ export interface FoldedStack {
 }
 
 /** `tsprof report FILE --folded ...args`, parsed. */
-export async function reportFolded(file: string, args: readonly string[] = []): Promise<FoldedStack[]> {
-	const r = assertOk(await runCli(["report", file, "--folded", ...args]), `tsprof report ${file} --folded ${args.join(" ")}`);
+export async function reportFolded(
+	file: string,
+	args: readonly string[] = [],
+): Promise<FoldedStack[]> {
+	const r = assertOk(
+		await runCli(["report", file, "--folded", ...args]),
+		`tsprof report ${file} --folded ${args.join(" ")}`,
+	);
 	return r.stdout
 		.split("\n")
 		.filter((l) => l.length > 0)

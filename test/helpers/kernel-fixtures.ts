@@ -17,7 +17,13 @@ export const fixturesDir = join(projectRoot, "test", "fixtures");
  * sees every function the fixture names (DESIGN.md: gcc omits the frame of a
  * leaf that needs no stack, so the fixtures give leaves a volatile local).
  */
-export const FIXTURE_CFLAGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-inline", "-Wall"];
+export const FIXTURE_CFLAGS = [
+	"-O1",
+	"-g",
+	"-fno-omit-frame-pointer",
+	"-fno-inline",
+	"-Wall",
+];
 
 /** A started fixture process. */
 export interface Started {
@@ -26,7 +32,10 @@ export interface Started {
 	/** Lines the process printed on stdout so far. */
 	readonly lines: string[];
 	/** Resolves with the exit code (or the signal) once the process ended. */
-	readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+	readonly exited: Promise<{
+		code: number | null;
+		signal: NodeJS.Signals | null;
+	}>;
 }
 
 /** Temp files and processes of one test file; cleanup() ends and removes them all. */
@@ -44,7 +53,11 @@ export class Scratch {
 	/** Compiles test/fixtures/NAME.c to DIR/NAME (or DIR/OUT) and returns its path. */
 	compile(name: string, out = name): string {
 		const exe = join(this.dir, out);
-		execFileSync("gcc", [...FIXTURE_CFLAGS, "-o", exe, join(fixturesDir, `${name}.c`)], { stdio: ["ignore", "ignore", "pipe"] });
+		execFileSync(
+			"gcc",
+			[...FIXTURE_CFLAGS, "-o", exe, join(fixturesDir, `${name}.c`)],
+			{ stdio: ["ignore", "ignore", "pipe"] },
+		);
 		return exe;
 	}
 
@@ -58,8 +71,15 @@ export class Scratch {
 	 * Starts `file args`; its pid is the child's own pid. stdin is a pipe
 	 * (write to child.stdin), stdout is collected by line.
 	 */
-	start(file: string, args: readonly string[] = [], options: { env?: NodeJS.ProcessEnv } = {}): Started {
-		const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env });
+	start(
+		file: string,
+		args: readonly string[] = [],
+		options: { env?: NodeJS.ProcessEnv } = {},
+	): Started {
+		const child = spawn(file, args, {
+			stdio: ["pipe", "pipe", "pipe"],
+			env: options.env ?? process.env,
+		});
 		if (child.pid === undefined) throw new Error(`cannot start ${file}`);
 		this.children.add(child);
 		const lines: string[] = [];
@@ -70,7 +90,10 @@ export class Scratch {
 			lines.push(...parts);
 		});
 		child.stderr?.resume();
-		const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+		const exited = new Promise<{
+			code: number | null;
+			signal: NodeJS.Signals | null;
+		}>((resolve) => {
 			child.once("close", (code, signal) => {
 				if (partial) lines.push(partial);
 				this.children.delete(child);
@@ -94,20 +117,35 @@ export class Scratch {
 	}
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) =>
+	new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` every `everyMs` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+export async function waitFor<T>(
+	what: string,
+	check: () => T | undefined | false,
+	timeoutMs = 10_000,
+	everyMs = 20,
+): Promise<T> {
 	const end = Date.now() + timeoutMs;
 	for (;;) {
 		const v = check();
 		if (v !== undefined && v !== false) return v;
-		if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+		if (Date.now() > end)
+			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 		await sleep(everyMs);
 	}
 }
 
 /** Waits until a started process has printed at least `n` lines. */
-export function waitForLines(p: Started, n: number, timeoutMs = 10_000): Promise<string[]> {
-	return waitFor(`${n} lines from pid ${p.pid}`, () => (p.lines.length >= n ? p.lines : undefined), timeoutMs);
+export function waitForLines(
+	p: Started,
+	n: number,
+	timeoutMs = 10_000,
+): Promise<string[]> {
+	return waitFor(
+		`${n} lines from pid ${p.pid}`,
+		() => (p.lines.length >= n ? p.lines : undefined),
+		timeoutMs,
+	);
 }

@@ -9,8 +9,18 @@ import { copyFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { ReportJson } from "../../source/output/report-text.js";
-import { assertOk, reportJson, runCli, startRecord } from "../helpers/kernel-cli.js";
-import { Scratch, sleep, type Started, waitForLines } from "../helpers/kernel-fixtures.js";
+import {
+	assertOk,
+	reportJson,
+	runCli,
+	startRecord,
+} from "../helpers/kernel-cli.js";
+import {
+	Scratch,
+	type Started,
+	sleep,
+	waitForLines,
+} from "../helpers/kernel-fixtures.js";
 import { requireKernel } from "../helpers/root.js";
 
 const skip = requireKernel();
@@ -38,77 +48,123 @@ async function stop(...ps: Started[]): Promise<void> {
 }
 
 /** The report of one pid, with its hot function. */
-async function hotOf(file: string, pid: number): Promise<{ r: ReportJson; alpha?: ReportJson["functions"][number] }> {
+async function hotOf(
+	file: string,
+	pid: number,
+): Promise<{ r: ReportJson; alpha?: ReportJson["functions"][number] }> {
 	const r = await reportJson(file, ["--pid", String(pid)]);
 	return { r, alpha: r.functions.find((f) => f.name === "ratio_alpha") };
 }
 
-test("a binary deleted while it runs is still named, and marked deleted", { skip }, async () => {
+test("a binary deleted while it runs is still named, and marked deleted", {
+	skip,
+}, async () => {
 	const path = join(scratch.dir, "gone-early");
 	const p = await startCopy(path);
 	try {
 		rmSync(path);
 		assert.equal(existsSync(path), false);
 		const file = join(scratch.dir, "deleted.pb.gz");
-		assertOk(await runCli(["record", "-o", file, "--duration", "2", "--pid", String(p.pid)]), "tsprof record");
+		assertOk(
+			await runCli([
+				"record",
+				"-o",
+				file,
+				"--duration",
+				"2",
+				"--pid",
+				String(p.pid),
+			]),
+			"tsprof record",
+		);
 		const { r, alpha } = await hotOf(file, p.pid);
 		assert.ok(r.samples >= 20, `samples: ${r.samples}`);
-		assert.ok(alpha, `ratio_alpha named: ${JSON.stringify(r.functions.slice(0, 4))}`);
-		assert.ok(alpha.self >= 0.5 * r.samples, `ratio_alpha has ${alpha.self} of ${r.samples} samples`);
-		assert.equal(alpha.module, `${path} (deleted)`, "the module is marked deleted");
-		assert.equal(r.processes[0].exe, `${path} (deleted)`, "the exe is marked deleted");
+		assert.ok(
+			alpha,
+			`ratio_alpha named: ${JSON.stringify(r.functions.slice(0, 4))}`,
+		);
+		assert.ok(
+			alpha.self >= 0.5 * r.samples,
+			`ratio_alpha has ${alpha.self} of ${r.samples} samples`,
+		);
+		assert.equal(
+			alpha.module,
+			`${path} (deleted)`,
+			"the module is marked deleted",
+		);
+		assert.equal(
+			r.processes[0].exe,
+			`${path} (deleted)`,
+			"the exe is marked deleted",
+		);
 	} finally {
 		await stop(p);
 	}
 });
 
-test(
-	"a binary started during the recording and deleted at once is still named, and marked deleted",
-	{
-		skip,
-		todo: "product bug: a mapping known from the side-band is opened by its path only, not through /proc/PID/map_files",
-	},
-	async () => {
-		const file = join(scratch.dir, "deleted-late.pb.gz");
-		const rec = await startRecord(file, []);
-		// Past the first drain, which loads every symbol table and takes a while.
+test("a binary started during the recording and deleted at once is still named, and marked deleted", {
+	skip,
+	todo: "product bug: a mapping known from the side-band is opened by its path only, not through /proc/PID/map_files",
+}, async () => {
+	const file = join(scratch.dir, "deleted-late.pb.gz");
+	const rec = await startRecord(file, []);
+	// Past the first drain, which loads every symbol table and takes a while.
+	await sleep(1500);
+	const path = join(scratch.dir, "gone-late");
+	const p = await startCopy(path);
+	try {
+		// Deleted before any drain could have opened it.
+		rmSync(path);
 		await sleep(1500);
-		const path = join(scratch.dir, "gone-late");
-		const p = await startCopy(path);
-		try {
-			// Deleted before any drain could have opened it.
-			rmSync(path);
-			await sleep(1500);
-			rec.child.kill("SIGINT");
-			assertOk(await rec.done, "tsprof record");
-			const { r, alpha } = await hotOf(file, p.pid);
-			assert.ok(r.samples >= 20, `samples: ${r.samples}`);
-			assert.ok(alpha, `ratio_alpha named: ${JSON.stringify(r.functions.slice(0, 4))}`);
-			assert.match(alpha.module, /\(deleted\)$/, "the module is marked deleted");
-			assert.match(r.processes[0].exe, /\(deleted\)$/, "the exe is marked deleted");
-		} finally {
-			await stop(p);
-			rec.child.kill("SIGKILL");
-		}
-	},
-);
+		rec.child.kill("SIGINT");
+		assertOk(await rec.done, "tsprof record");
+		const { r, alpha } = await hotOf(file, p.pid);
+		assert.ok(r.samples >= 20, `samples: ${r.samples}`);
+		assert.ok(
+			alpha,
+			`ratio_alpha named: ${JSON.stringify(r.functions.slice(0, 4))}`,
+		);
+		assert.match(alpha.module, /\(deleted\)$/, "the module is marked deleted");
+		assert.match(
+			r.processes[0].exe,
+			/\(deleted\)$/,
+			"the exe is marked deleted",
+		);
+	} finally {
+		await stop(p);
+		rec.child.kill("SIGKILL");
+	}
+});
 
 /** Runs a copy of the ratio fixture as DIR/x, where DIR is a tmpfs mounted in a private mount namespace. */
 async function startInNamespace(dir: string): Promise<Started> {
 	const script = `mount -t tmpfs none '${dir}' && cp '${ratio}' '${dir}/x' && exec '${dir}/x' 0`;
 	// unshare and sh exec in place: the fixture keeps the pid of the child.
-	const p = scratch.start("unshare", ["--mount", "--propagation", "private", "sh", "-c", script]);
+	const p = scratch.start("unshare", [
+		"--mount",
+		"--propagation",
+		"private",
+		"sh",
+		"-c",
+		script,
+	]);
 	assert.equal(Number((await waitForLines(p, 1))[0]), p.pid);
 	return p;
 }
 
-test("a binary visible only in a private mount namespace is named", { skip }, async () => {
+test("a binary visible only in a private mount namespace is named", {
+	skip,
+}, async () => {
 	const before = scratch.mkdir("ns-before-");
 	const during = scratch.mkdir("ns-during-");
 	// One process from before the recording (found by the /proc scan) ...
 	const early = await startInNamespace(before);
 	try {
-		assert.equal(existsSync(join(before, "x")), false, "the binary is not visible from here");
+		assert.equal(
+			existsSync(join(before, "x")),
+			false,
+			"the binary is not visible from here",
+		);
 		const file = join(scratch.dir, "namespace.pb.gz");
 		const rec = await startRecord(file, []);
 		await sleep(1000);
@@ -128,9 +184,15 @@ test("a binary visible only in a private mount namespace is named", { skip }, as
 			const { r, alpha } = await hotOf(file, p.pid);
 			assert.ok(r.samples >= 20, `samples of ${dir}/x: ${r.samples}`);
 			assert.equal(r.processes[0].exe, join(dir, "x"));
-			assert.ok(alpha, `ratio_alpha of ${dir}/x named: ${JSON.stringify(r.functions.slice(0, 4))}`);
+			assert.ok(
+				alpha,
+				`ratio_alpha of ${dir}/x named: ${JSON.stringify(r.functions.slice(0, 4))}`,
+			);
 			assert.equal(alpha.module, join(dir, "x"));
-			assert.ok(alpha.self >= 0.5 * r.samples, `ratio_alpha has ${alpha.self} of ${r.samples} samples`);
+			assert.ok(
+				alpha.self >= 0.5 * r.samples,
+				`ratio_alpha has ${alpha.self} of ${r.samples} samples`,
+			);
 		}
 	} finally {
 		await stop(early);

@@ -14,8 +14,17 @@ import { promisify } from "node:util";
 import { loadKernel } from "../../source/kernel/addon.js";
 import { ProcFs } from "../../source/process/procfs.js";
 import { SamplerSession } from "../../source/sampler/session.js";
-import { assertOk, parseRecordSummary, startRecord } from "../helpers/kernel-cli.js";
-import { Scratch, sleep, waitFor, waitForLines } from "../helpers/kernel-fixtures.js";
+import {
+	assertOk,
+	parseRecordSummary,
+	startRecord,
+} from "../helpers/kernel-cli.js";
+import {
+	Scratch,
+	sleep,
+	waitFor,
+	waitForLines,
+} from "../helpers/kernel-fixtures.js";
 import { requireKernel } from "../helpers/root.js";
 
 const run = promisify(execFile);
@@ -44,17 +53,23 @@ interface MapInfo {
 
 // bpftool runs asynchronously: blocking the event loop would stall the drains.
 async function bpftool<T>(...args: string[]): Promise<T> {
-	const { stdout } = await run("bpftool", [...args, "-j"], { maxBuffer: 1 << 28 });
+	const { stdout } = await run("bpftool", [...args, "-j"], {
+		maxBuffer: 1 << 28,
+	});
 	return JSON.parse(stdout) as T;
 }
-const entries = async (id: number) => (await bpftool<unknown[]>("map", "dump", "id", String(id))).length;
+const entries = async (id: number) =>
+	(await bpftool<unknown[]>("map", "dump", "id", String(id))).length;
 
 /**
  * The entries a map keeps for good: the drained half of the double buffer
  * is empty between drains, the active half fills until the next flip, so
  * the least of several readings over two drain periods is what stays.
  */
-async function lasting(maps: readonly MapInfo[], periodMs: number): Promise<Map<number, number>> {
+async function lasting(
+	maps: readonly MapInfo[],
+	periodMs: number,
+): Promise<Map<number, number>> {
 	const least = new Map<number, number>();
 	const end = Date.now() + 2.5 * periodMs;
 	while (Date.now() < end) {
@@ -67,9 +82,15 @@ async function lasting(maps: readonly MapInfo[], periodMs: number): Promise<Map<
 	return least;
 }
 
-test("after a storm of 1000 processes the hash and stack maps are back to their baseline", { skip }, async (t) => {
+test("after a storm of 1000 processes the hash and stack maps are back to their baseline", {
+	skip,
+}, async (t) => {
 	const periodMs = 250;
-	const s = await SamplerSession.start({ kernel: loadKernel(), proc: new ProcFs() }, { frequencyHz: 199, drainIntervalMs: periodMs }, cpus().length);
+	const s = await SamplerSession.start(
+		{ kernel: loadKernel(), proc: new ProcFs() },
+		{ frequencyHz: 199, drainIntervalMs: periodMs },
+		cpus().length,
+	);
 	session = s;
 	const errors: Error[] = [];
 	s.onError((e) => errors.push(e));
@@ -77,16 +98,29 @@ test("after a storm of 1000 processes the hash and stack maps are back to their 
 	let batches = 0;
 	s.subscribe((b) => {
 		batches++;
-		for (const x of b.samples) if (x.comm === "brief-burn") stormSamples += x.value;
+		for (const x of b.samples)
+			if (x.comm === "brief-burn") stormSamples += x.value;
 	});
 	// The first drain loads every symbol table: let it and one more pass.
 	await waitFor("two drains", () => batches >= 2, 15_000);
 
 	const ids = s.kernelIds().maps;
-	const infos = await Promise.all(ids.map((id) => bpftool<MapInfo>("map", "show", "id", String(id))));
-	const watched = infos.filter((m) => m.type === "hash" || m.type === "stack_trace");
-	assert.equal(watched.filter((m) => m.type === "hash").length, 2, `two counts maps: ${JSON.stringify(infos)}`);
-	assert.equal(watched.filter((m) => m.type === "stack_trace").length, 2, `two stack maps: ${JSON.stringify(infos)}`);
+	const infos = await Promise.all(
+		ids.map((id) => bpftool<MapInfo>("map", "show", "id", String(id))),
+	);
+	const watched = infos.filter(
+		(m) => m.type === "hash" || m.type === "stack_trace",
+	);
+	assert.equal(
+		watched.filter((m) => m.type === "hash").length,
+		2,
+		`two counts maps: ${JSON.stringify(infos)}`,
+	);
+	assert.equal(
+		watched.filter((m) => m.type === "stack_trace").length,
+		2,
+		`two stack maps: ${JSON.stringify(infos)}`,
+	);
 	const baseline = await lasting(watched, periodMs);
 	const cleanupBefore = s.stats().mapCleanup;
 
@@ -98,7 +132,8 @@ test("after a storm of 1000 processes the hash and stack maps are back to their 
 		stormDone = true;
 	});
 	while (!stormDone) {
-		for (const m of watched) peak.set(m.id, Math.max(peak.get(m.id) ?? 0, await entries(m.id)));
+		for (const m of watched)
+			peak.set(m.id, Math.max(peak.get(m.id) ?? 0, await entries(m.id)));
 		await sleep(20);
 	}
 	const end = await parent.exited;
@@ -112,31 +147,62 @@ test("after a storm of 1000 processes the hash and stack maps are back to their 
 	for (const m of watched) {
 		const b = baseline.get(m.id) ?? 0;
 		const a = afterStorm.get(m.id) ?? 0;
-		t.diagnostic(`${m.type} ${m.name} (id ${m.id}): baseline ${b}, peak ${peak.get(m.id)}, after ${a}`);
-		assert.ok(a - b <= 64, `${m.type} map ${m.name} grew from ${b} to ${a} entries`);
+		t.diagnostic(
+			`${m.type} ${m.name} (id ${m.id}): baseline ${b}, peak ${peak.get(m.id)}, after ${a}`,
+		);
+		assert.ok(
+			a - b <= 64,
+			`${m.type} map ${m.name} grew from ${b} to ${a} entries`,
+		);
 	}
 	// The maps were really used meanwhile: without the cleanup they would
 	// have grown by every entry it deleted.
 	const stats = s.stats();
 	const batch = stats.mapCleanup.batchDeletes - cleanupBefore.batchDeletes;
-	const fallback = stats.mapCleanup.fallbackDeletes - cleanupBefore.fallbackDeletes;
-	assert.ok(batch >= 4 * 64, `counts entries deleted during the storm: ${batch}`);
-	assert.ok(fallback >= 4 * 64, `stack entries deleted during the storm: ${fallback}`);
-	assert.ok(stormSamples >= 100, `samples of the storm's processes: ${stormSamples}`);
+	const fallback =
+		stats.mapCleanup.fallbackDeletes - cleanupBefore.fallbackDeletes;
+	assert.ok(
+		batch >= 4 * 64,
+		`counts entries deleted during the storm: ${batch}`,
+	);
+	assert.ok(
+		fallback >= 4 * 64,
+		`stack entries deleted during the storm: ${fallback}`,
+	);
+	assert.ok(
+		stormSamples >= 100,
+		`samples of the storm's processes: ${stormSamples}`,
+	);
 
-	t.diagnostic(`map cleanup ${JSON.stringify(stats.mapCleanup)}, processes seen ${stats.processesSeen}, deferred ${stats.deferredProcesses}`);
-	assert.ok(stats.mapCleanup.batchDeletes > 0, "batch deletes on the counts maps");
-	assert.ok(stats.mapCleanup.fallbackDeletes > 0, "key-by-key deletes on the stack maps");
+	t.diagnostic(
+		`map cleanup ${JSON.stringify(stats.mapCleanup)}, processes seen ${stats.processesSeen}, deferred ${stats.deferredProcesses}`,
+	);
+	assert.ok(
+		stats.mapCleanup.batchDeletes > 0,
+		"batch deletes on the counts maps",
+	);
+	assert.ok(
+		stats.mapCleanup.fallbackDeletes > 0,
+		"key-by-key deletes on the stack maps",
+	);
 	assert.equal(stats.mapCleanup.failures, 0);
-	assert.ok(stats.processesSeen >= 1000, `processes seen: ${stats.processesSeen}`);
+	assert.ok(
+		stats.processesSeen >= 1000,
+		`processes seen: ${stats.processesSeen}`,
+	);
 	// The process table lets go of exited processes too, once a later drain is processed.
-	assert.ok(stats.deferredProcesses <= 20, `exited processes still kept: ${stats.deferredProcesses}`);
+	assert.ok(
+		stats.deferredProcesses <= 20,
+		`exited processes still kept: ${stats.deferredProcesses}`,
+	);
 	assert.deepEqual(errors, []);
 	await s.close();
 	session = undefined;
 });
 
-test("the record summary reports the map cleanup: batch and fallback deletes", { skip }, async () => {
+test("the record summary reports the map cleanup: batch and fallback deletes", {
+	skip,
+}, async () => {
 	const parent = scratch.start(storm, ["-w", "50", "2", brief, "5"]);
 	await waitForLines(parent, 1);
 	const file = join(scratch.dir, "cleanup.pb.gz");
@@ -149,6 +215,9 @@ test("the record summary reports the map cleanup: batch and fallback deletes", {
 	const summary = parseRecordSummary(r.stderr);
 	assert.ok(summary, `a summary line on stderr: ${r.stderr}`);
 	assert.ok(summary.batchDeletes > 0, `batch deletes: ${r.stderr}`);
-	assert.ok(summary.fallbackDeletes > 0, `fallback deletes (stack maps have no batch delete): ${r.stderr}`);
+	assert.ok(
+		summary.fallbackDeletes > 0,
+		`fallback deletes (stack maps have no batch delete): ${r.stderr}`,
+	);
 	assert.equal(summary.failures, 0, r.stderr);
 });

@@ -10,9 +10,9 @@ import { after, before, test } from "node:test";
 import { type Drain, decodeDrain } from "../../source/kernel/abi.js";
 import { loadKernel } from "../../source/kernel/addon.js";
 import type { Kernel, KernelSession } from "../../source/kernel/kernel.js";
+import { ProcFs } from "../../source/process/procfs.js";
 import type { ProcessKey } from "../../source/profile/live.js";
 import type { Sample } from "../../source/profile/model.js";
-import { ProcFs } from "../../source/process/procfs.js";
 import { SamplerSession } from "../../source/sampler/session.js";
 import { Scratch, waitFor } from "../helpers/kernel-fixtures.js";
 import { requireKernel } from "../helpers/root.js";
@@ -56,7 +56,11 @@ function teeKernel(drains: Drain[]): Kernel {
 }
 
 async function startSession(drains: Drain[] = []): Promise<SamplerSession> {
-	const session = await SamplerSession.start({ kernel: teeKernel(drains), proc: new ProcFs() }, { frequencyHz: 99, drainIntervalMs: 100 }, cpus().length);
+	const session = await SamplerSession.start(
+		{ kernel: teeKernel(drains), proc: new ProcFs() },
+		{ frequencyHz: 99, drainIntervalMs: 100 },
+		cpus().length,
+	);
 	sessions.push(session);
 	return session;
 }
@@ -65,9 +69,20 @@ interface BpftoolObject {
 	id: number;
 }
 const bpftoolIds = (what: "prog" | "map"): Set<number> =>
-	new Set((JSON.parse(execFileSync("bpftool", [what, "show", "-j"], { encoding: "utf8", maxBuffer: 1 << 26 })) as BpftoolObject[]).map((o) => o.id));
+	new Set(
+		(
+			JSON.parse(
+				execFileSync("bpftool", [what, "show", "-j"], {
+					encoding: "utf8",
+					maxBuffer: 1 << 26,
+				}),
+			) as BpftoolObject[]
+		).map((o) => o.id),
+	);
 
-test("a session sees a process exec and exit, and attributes its samples to it", { skip }, async () => {
+test("a session sees a process exec and exit, and attributes its samples to it", {
+	skip,
+}, async () => {
 	const drains: Drain[] = [];
 	const session = await startSession(drains);
 	const samples: Sample[] = [];
@@ -84,27 +99,46 @@ test("a session sees a process exec and exit, and attributes its samples to it",
 	const end = await child.exited;
 	assert.equal(end.code, 0);
 	const pid = child.pid;
-	const gone = await waitFor(`the exit of pid ${pid} in a batch`, () => exited.find((k) => k.pid === pid), 5000);
+	const gone = await waitFor(
+		`the exit of pid ${pid} in a batch`,
+		() => exited.find((k) => k.pid === pid),
+		5000,
+	);
 	assert.deepEqual(errors, []);
 
 	const events = drains.flatMap((d) => d.events).filter((e) => e.pid === pid);
 	const fork = events.find((e) => e.type === "fork");
 	const exec = events.find((e) => e.type === "exec");
 	const exit = events.find((e) => e.type === "exit");
-	assert.ok(fork && exec && exit, `fork, exec and exit events of ${pid}: ${JSON.stringify(events.map((e) => e.type))}`);
+	assert.ok(
+		fork && exec && exit,
+		`fork, exec and exit events of ${pid}: ${JSON.stringify(events.map((e) => e.type))}`,
+	);
 	assert.equal(fork.ppid, process.pid, "forked by this test");
 	assert.equal(exec.filename, brief);
 	assert.equal(exec.comm, "brief-burn");
-	assert.ok(fork.ktimeNs <= exec.ktimeNs && exec.ktimeNs <= exit.ktimeNs, "fork, exec, exit in time order");
+	assert.ok(
+		fork.ktimeNs <= exec.ktimeNs && exec.ktimeNs <= exit.ktimeNs,
+		"fork, exec, exit in time order",
+	);
 	assert.ok(exec.startNs > 0n);
 	assert.equal(fork.startNs, exec.startNs, "one process: the same start time");
 	assert.equal(exit.startNs, exec.startNs);
 	assert.notEqual(exec.execId, fork.execId, "exec changes the exec id");
-	assert.equal(gone.startNs, exec.startNs, "the exited ProcessKey carries the process start time");
+	assert.equal(
+		gone.startNs,
+		exec.startNs,
+		"the exited ProcessKey carries the process start time",
+	);
 
-	const burning = samples.filter((s) => s.pid === pid && s.frames.some((f) => f.name === "brief_burn_xyz"));
+	const burning = samples.filter(
+		(s) => s.pid === pid && s.frames.some((f) => f.name === "brief_burn_xyz"),
+	);
 	const n = burning.reduce((a, s) => a + s.value, 0);
-	assert.ok(n >= 8, `200 ms of CPU at 99 Hz is ~20 samples in brief_burn_xyz, got ${n}`);
+	assert.ok(
+		n >= 8,
+		`200 ms of CPU at 99 Hz is ~20 samples in brief_burn_xyz, got ${n}`,
+	);
 	for (const s of burning) {
 		assert.equal(s.comm, "brief-burn");
 		assert.equal(s.exe, brief);
@@ -114,20 +148,29 @@ test("a session sees a process exec and exit, and attributes its samples to it",
 	}
 	// Every sample of the pid after its exec is the fixture's, none is node's.
 	const afterExec = samples.filter((s) => s.pid === pid && s.comm !== "node");
-	assert.ok(afterExec.every((s) => s.comm === "brief-burn" && s.exe === brief), "after exec, the fixture's comm and exe");
+	assert.ok(
+		afterExec.every((s) => s.comm === "brief-burn" && s.exe === brief),
+		"after exec, the fixture's comm and exe",
+	);
 	assert.ok(session.stats().samples > 0);
 });
 
-test("close() leaves none of the session's programs or maps in the kernel", { skip }, async () => {
+test("close() leaves none of the session's programs or maps in the kernel", {
+	skip,
+}, async () => {
 	const session = await startSession();
 	await session.tick();
 	const ids = session.kernelIds();
-	assert.ok(ids.programs.length >= 4, `the cpu-clock program and three tracepoints: ${ids.programs}`);
+	assert.ok(
+		ids.programs.length >= 4,
+		`the cpu-clock program and three tracepoints: ${ids.programs}`,
+	);
 	assert.ok(ids.maps.length >= 5, `counts, stacks, events, .bss: ${ids.maps}`);
 	// They are really there while the session lives (so their absence later means something).
 	const progsBefore = bpftoolIds("prog");
 	const mapsBefore = bpftoolIds("map");
-	for (const id of ids.programs) assert.ok(progsBefore.has(id), `program ${id} is loaded`);
+	for (const id of ids.programs)
+		assert.ok(progsBefore.has(id), `program ${id} is loaded`);
 	for (const id of ids.maps) assert.ok(mapsBefore.has(id), `map ${id} exists`);
 
 	await session.close();
@@ -138,7 +181,10 @@ test("close() leaves none of the session's programs or maps in the kernel", { sk
 		() => {
 			const progs = bpftoolIds("prog");
 			const maps = bpftoolIds("map");
-			return ids.programs.every((id) => !progs.has(id)) && ids.maps.every((id) => !maps.has(id));
+			return (
+				ids.programs.every((id) => !progs.has(id)) &&
+				ids.maps.every((id) => !maps.has(id))
+			);
 		},
 		2000,
 		100,

@@ -7,7 +7,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { assertOk, parseRecordSummary, reportFolded, reportJson, startRecord } from "../helpers/kernel-cli.js";
+import {
+	assertOk,
+	parseRecordSummary,
+	reportFolded,
+	reportJson,
+	startRecord,
+} from "../helpers/kernel-cli.js";
 import { Scratch, sleep, waitForLines } from "../helpers/kernel-fixtures.js";
 import { requireKernel } from "../helpers/root.js";
 
@@ -26,7 +32,9 @@ after(() => scratch?.cleanup());
 
 const COUNT = 150;
 
-test(`a storm of ${COUNT} processes of ~30 ms is attributed to its binary and function`, { skip }, async (t) => {
+test(`a storm of ${COUNT} processes of ~30 ms is attributed to its binary and function`, {
+	skip,
+}, async (t) => {
 	const parent = scratch.start(storm, ["-w", String(COUNT), "4", brief, "30"]);
 	await waitForLines(parent, 1);
 	const file = join(scratch.dir, "storm.pb.gz");
@@ -48,8 +56,13 @@ test(`a storm of ${COUNT} processes of ~30 ms is attributed to its binary and fu
 	const all = await reportJson(file);
 	const sampled = all.processes.filter((p) => childPids.has(p.pid));
 	// 30 ms of CPU at 99 Hz is ~3 samples: nearly every process has some.
-	assert.ok(sampled.length >= 0.8 * COUNT, `processes of the storm with samples: ${sampled.length} of ${COUNT}`);
-	const attributed = sampled.filter((p) => p.exe === brief && p.comm === "brief-burn");
+	assert.ok(
+		sampled.length >= 0.8 * COUNT,
+		`processes of the storm with samples: ${sampled.length} of ${COUNT}`,
+	);
+	const attributed = sampled.filter(
+		(p) => p.exe === brief && p.comm === "brief-burn",
+	);
 	assert.ok(
 		attributed.length >= 0.9 * sampled.length,
 		`attributed to ${brief}: ${attributed.length} of ${sampled.length}; others: ${JSON.stringify(sampled.filter((p) => p.exe !== brief).slice(0, 5))}`,
@@ -60,14 +73,19 @@ test(`a storm of ${COUNT} processes of ~30 ms is attributed to its binary and fu
 	const burn = mine.functions.find((f) => f.name === "brief_burn_xyz");
 	assert.ok(burn, "brief_burn_xyz is named");
 	assert.equal(burn.module, brief);
-	assert.ok(burn.total >= 0.9 * mine.samples, `brief_burn_xyz in ${burn.total} of ${mine.samples} samples (truth ~96%)`);
+	assert.ok(
+		burn.total >= 0.9 * mine.samples,
+		`brief_burn_xyz in ${burn.total} of ${mine.samples} samples (truth ~96%)`,
+	);
 
 	// The innermost frame of the samples in brief_burn_xyz has a name.
 	const stacks = await reportFolded(file, ["--comm", "brief-burn"]);
 	const inBurn = stacks.filter((s) => s.frames.includes("brief_burn_xyz"));
 	const inBurnSamples = inBurn.reduce((n, s) => n + s.count, 0);
 	assert.equal(inBurnSamples, burn.total, "folded and JSON agree");
-	const unnamed = inBurn.filter((s) => (s.frames.at(-1) ?? "[unknown]").startsWith("[unknown]"));
+	const unnamed = inBurn.filter((s) =>
+		(s.frames.at(-1) ?? "[unknown]").startsWith("[unknown]"),
+	);
 	const unnamedSamples = unnamed.reduce((n, s) => n + s.count, 0);
 	assert.ok(
 		unnamedSamples <= 0.01 * inBurnSamples,

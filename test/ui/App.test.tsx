@@ -110,6 +110,13 @@ describe("App", () => {
 		assert.deepEqual(functionNames(app.text()), ["readline", "main"]);
 	});
 
+	test("pids and Enter sent in one chunk (tmux send-keys 200 Enter) apply the filter", async () => {
+		const app = renderApp({ data });
+		await app.press("p", "200\r");
+		assert.match(app.text(), /filter: pid 200/);
+		assert.doesNotMatch(app.text(), /^ +100 ratio/m);
+	});
+
 	test("a pid that does not exist gets a message, not a filter", async () => {
 		const app = renderApp({ data });
 		await app.press("p", "4", "2", KEY.enter);

@@ -15,7 +15,9 @@ import {
 	type KeyResult,
 	moveCursor,
 	parsePids,
+	reduceInput,
 	reduceKey,
+	splitKeys,
 	type UiState,
 } from "../../source/ui/keymap.js";
 import { systemBatch } from "./fake-source.js";
@@ -136,6 +138,25 @@ describe("keymap", () => {
 		assert.equal(state.filter.search, "hot");
 		({ state } = press(state, "p", "100", { return: true }, { escape: true }));
 		assert.deepEqual([state.filter.search, state.filter.pids], ["", []]);
+	});
+
+	test("a chunk of keys in one input is split: typed text, then Enter", () => {
+		const typed = reduceInput(press(start, "p").state, "200\r", {}, context);
+		assert.deepEqual(
+			[typed.state.mode, typed.state.filter.pids],
+			["normal", [200]],
+		);
+		const quit = reduceInput(start, "/ab\u001Bq", {}, context);
+		assert.deepEqual([quit.state.filter.search, quit.effects], ["", ["quit"]]);
+		assert.deepEqual(splitKeys("x\t\u007F", {}), [
+			["x", {}],
+			["", { tab: true }],
+			["", { backspace: true }],
+		]);
+		// An arrow is one key even though Ink leaves its input empty.
+		assert.deepEqual(splitKeys("", { upArrow: true }), [
+			["", { upArrow: true }],
+		]);
 	});
 
 	test("a paste arrives as one string; control characters are not typed", () => {
