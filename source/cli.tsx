@@ -66,13 +66,21 @@ async function main(): Promise<void> {
 	const known = new Set([...accepted[command], "help", "version"]);
 	const byShort = new Map(Object.entries(flags).flatMap(([name, f]) => ("shortFlag" in f ? [[f.shortFlag as string, name]] : [])));
 	// meow fills in defaults, so the raw arguments tell what the user typed.
-	for (const arg of process.argv.slice(2)) {
+	const args = process.argv.slice(2);
+	for (const [i, arg] of args.entries()) {
 		if (arg === "--") break;
 		if (!arg.startsWith("-") || arg === "-" || /^-\d/.test(arg)) continue;
 		const raw = arg.replace(/^--?/, "").split("=")[0];
 		const name = arg.startsWith("--") ? raw.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) : byShort.get(raw[0]);
 		if (!name || !known.has(name)) {
 			throw new UserError(`unknown option '${arg.split("=")[0]}' for tsprof ${command} (try: tsprof --help)`, 2);
+		}
+		// meow leaves a valued option without its value undefined, as if never given.
+		const type = name in flags ? flags[name as keyof typeof flags].type : "boolean";
+		const inline = arg.includes("=") || (!arg.startsWith("--") && raw.length > 1);
+		const next = args[i + 1];
+		if (type !== "boolean" && !inline && (next === undefined || (next.startsWith("-") && !/^-\d/.test(next)))) {
+			throw new UserError(`option '${arg}' needs a value`, 2);
 		}
 	}
 	const f = cli.flags;

@@ -13,6 +13,18 @@ export interface Mapping {
 	/** As the kernel named it; may end in " (deleted)", or be "[vdso]". */
 	readonly path: string;
 	readonly buildId?: string;
+	/**
+	 * The file's identity as the kernel reported it (build-id, or device and
+	 * inode), so its symbols are found again without opening it.
+	 */
+	readonly fileKey?: string;
+}
+
+/** The identity of a mapped file from what the kernel says about it. */
+export function fileKeyOf(buildId: string | undefined, dev: { major: number; minor: number; ino: bigint } | undefined): string | undefined {
+	if (buildId) return `b:${buildId}`;
+	if (dev && dev.ino !== 0n) return `d:${dev.major}:${dev.minor}:${dev.ino}`;
+	return undefined;
 }
 
 /** The mappings of one process image, sorted by address, non-overlapping. */
@@ -73,11 +85,12 @@ export function parseProcMaps(text: string): Image {
 	const image = new Image();
 	for (const line of text.split("\n")) {
 		// 55d0c000-55d0d000 r-xp 00001000 08:01 1234   /usr/bin/cat
-		const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+\s*(.*)$/.exec(line);
+		const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) ([0-9a-f]+):([0-9a-f]+) (\d+)\s*(.*)$/.exec(line);
 		if (!m || m[3][2] !== "x") continue;
-		const path = m[5];
+		const path = m[8];
 		if (!path) continue;
-		image.add({ start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), pgoff: BigInt(`0x${m[4]}`), path });
+		const fileKey = fileKeyOf(undefined, { major: Number.parseInt(m[5], 16), minor: Number.parseInt(m[6], 16), ino: BigInt(m[7]) });
+		image.add({ start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), pgoff: BigInt(`0x${m[4]}`), path, fileKey });
 	}
 	return image;
 }

@@ -11,7 +11,7 @@
 import { LRUCache } from "lru-cache";
 import type { KernelEvent } from "../kernel/abi.js";
 import type { SidebandRecord } from "../kernel/perf-records.js";
-import { Image } from "./image.js";
+import { fileKeyOf, Image } from "./image.js";
 import type { ProcReader } from "./procfs.js";
 
 /** Everything kept about one process. */
@@ -143,7 +143,14 @@ export class ProcessTable {
 					image = this.seeded.get(r.pid)?.latest ?? new Image();
 					this.current.set(r.pid, image);
 				}
-				image.add({ start: r.start, end: r.start + r.length, pgoff: r.pgoff, path: r.filename, buildId: r.buildId });
+				image.add({
+					start: r.start,
+					end: r.start + r.length,
+					pgoff: r.pgoff,
+					path: r.filename,
+					buildId: r.buildId,
+					fileKey: fileKeyOf(r.buildId, r.dev),
+				});
 				// The ELF loader maps the binary first, then its interpreter.
 				if (this.fresh.has(image) && r.filename.startsWith("/")) {
 					image.exe = r.filename;

@@ -7,7 +7,7 @@
  * through the process when that works (/proc/PID/root for another mount
  * namespace, /proc/PID/map_files for a deleted binary), else by its path.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, statSync } from "node:fs";
 import { LRUCache } from "lru-cache";
 import { KERNEL_MODULE, type Frame } from "../profile/model.js";
 import type { Image, Mapping } from "../process/image.js";
@@ -40,11 +40,13 @@ const DELETED = " (deleted)";
 const hex = (n: bigint) => `0x${n.toString(16)}`;
 
 /** A parsed file, with the symbols of its separate debug file when there is one. */
-type FileResult = { elf: ElfImage; symbols: SymbolTable } | { error: string };
+type FileResult = { elf: ElfImage; symbols: SymbolTable; deleted?: boolean } | { error: string };
 
 export class Symbolizer {
 	private readonly files: LRUCache<string, FileResult>;
 	private readonly byMapping = new WeakMap<Mapping, FileResult>();
+	/** Files by the identity the kernel reported, to skip the open for each new process. */
+	private readonly byFileKey: LRUCache<string, FileResult>;
 	private readonly frameCache = new WeakMap<Mapping, Map<bigint, Frame>>();
 	private readonly kernelFrames = new LRUCache<bigint, Frame>({ max: 50000 });
 	private kernel?: KernelSymbols;
@@ -58,6 +60,7 @@ export class Symbolizer {
 
 	constructor(options: SymbolizerOptions = {}) {
 		this.files = new LRUCache({ max: options.maxFiles ?? 512 });
+		this.byFileKey = new LRUCache({ max: (options.maxFiles ?? 512) * 2 });
 		this.procRoot = options.procRoot ?? "/proc";
 		this.loadKernelSymbols = options.loadKernelSymbols ?? (() => loadKallsyms());
 		this.debugRoot = options.debugRoot ?? "/usr/lib/debug/.build-id";
@@ -129,11 +132,12 @@ export class Symbolizer {
 
 	private nameInMapping(pid: number, m: Mapping, ip: bigint, returnAddress: boolean): Frame {
 		const mapping = { start: m.start, limit: m.end, offset: m.pgoff };
-		const base = { module: m.path, kernel: false, address: ip, mapping };
+		const base: { module: string; kernel: boolean; address: bigint; mapping: typeof mapping } = { module: m.path, kernel: false, address: ip, mapping };
 		if (m.path.startsWith("[") && m.path !== "[vdso]") return { ...base, name: `[unknown] ${hex(ip)} (${m.path})`, buildId: m.buildId };
 		const file = m.path === "[vdso]" ? this.vdsoFile() : this.fileFor(pid, m);
 		if ("error" in file) return { ...base, name: `[unknown] ${hex(ip)} (${file.error})`, buildId: m.buildId };
 		const buildId = m.buildId ?? file.elf.buildId;
+		if (file.deleted) base.module = `${m.path}${DELETED}`;
 		const offset = Number(ip - m.start + m.pgoff) - (returnAddress ? 1 : 0);
 		const vaddr = fileOffsetToVaddr(file.elf, offset);
 		const hit = vaddr === undefined ? undefined : file.symbols.lookup(vaddr);
@@ -142,19 +146,41 @@ export class Symbolizer {
 	}
 
 	private fileFor(pid: number, m: Mapping): FileResult {
-		const known = this.byMapping.get(m);
-		if (known) return known;
+		const known = this.byMapping.get(m) ?? (m.fileKey ? this.byFileKey.get(m.fileKey) : undefined);
+		if (known) {
+			this.byMapping.set(m, known);
+			return known;
+		}
 		const result = this.openFile(pid, m);
 		this.byMapping.set(m, result);
+		// Only a success is shared: another process may still be able to open what this one could not.
+		if (m.fileKey && "elf" in result) this.byFileKey.set(m.fileKey, result);
 		return result;
 	}
 
-	/** Paths to try, most faithful first. */
+	/**
+	 * Paths to try, most faithful first: the exact file the process maps
+	 * (works across mount namespaces and after deletion, while it lives),
+	 * then the path as the process sees it, then the path as we see it.
+	 */
 	private candidates(pid: number, m: Mapping): string[] {
-		if (m.path.endsWith(DELETED)) {
-			return [`${this.procRoot}/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`];
+		const mapFile = `${this.procRoot}/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`;
+		if (m.path.endsWith(DELETED)) return [mapFile];
+		return [mapFile, `${this.procRoot}/${pid}/root${m.path}`, m.path];
+	}
+
+	/** Whether the mapped file is gone from its path: its frames say so. */
+	private isDeleted(pid: number, m: Mapping, dev: number, ino: number): boolean {
+		if (m.path.endsWith(DELETED)) return false;
+		for (const path of [`${this.procRoot}/${pid}/root${m.path}`, m.path]) {
+			try {
+				const st = statSync(path);
+				return st.dev !== dev || st.ino !== ino;
+			} catch {
+				// try the next view of the path
+			}
 		}
-		return [`${this.procRoot}/${pid}/root${m.path}`, m.path];
+		return true;
 	}
 
 	private openFile(pid: number, m: Mapping): FileResult {
@@ -187,6 +213,9 @@ export class Symbolizer {
 				if ("elf" in result && m.buildId && result.elf.buildId && m.buildId !== result.elf.buildId) {
 					lastError = "build-id mismatch";
 					continue;
+				}
+				if ("elf" in result && path.includes("/map_files/") && this.isDeleted(pid, m, st.dev, st.ino)) {
+					return { ...result, deleted: true };
 				}
 				return result;
 			} finally {
