@@ -17,7 +17,7 @@
  * drains the other, so a drain never races with a writer. */
 #define TSPROF_BUFFERS 2
 #define TSPROF_COUNTS_ENTRIES 16384
-#define TSPROF_STACK_ENTRIES 8192
+#define TSPROF_STACK_ENTRIES 16384
 #define TSPROF_EVENTS_BYTES (1 << 20)
 
 /* Key of the in-kernel sample counts. (pid, start_ns) names a process even

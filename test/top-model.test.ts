@@ -18,6 +18,7 @@ import {
 	cpuPercent,
 	DEFAULT_CONFIG,
 	emptyTopData,
+	type FunctionSort,
 	functionTable,
 	IntervalAccumulator,
 	NO_FILTER,
@@ -140,7 +141,10 @@ describe("processes", () => {
 		data = run([[]], config, data);
 		assert.equal(dead(), undefined, "swept after 2 refreshes");
 		// Its samples still count: functions show what burnt CPU, dead or alive.
-		assert.equal(functionTable(data, NO_FILTER).rows[0]?.name, "hot_alpha");
+		assert.equal(
+			functionTable(data, NO_FILTER, "self").rows[0]?.name,
+			"hot_alpha",
+		);
 	});
 
 	test("an exit of a process that was never sampled makes no row", () => {
@@ -164,6 +168,36 @@ describe("processes", () => {
 			[
 				["new", 5, false],
 				["old", 3, true],
+			],
+		);
+	});
+
+	test("samples of two processes under one pid, interleaved in a batch, stay apart", () => {
+		const old = { startNs: 1n, comm: "old" };
+		const fresh = { startNs: 2n, comm: "new" };
+		const data = run([
+			[
+				batch([
+					sample(100, [user("a")], 1, old),
+					sample(100, [user("a")], 2, fresh),
+					sample(100, [user("a")], 4, old),
+					sample(100, [user("b")], 8, fresh),
+				]),
+			],
+		]);
+		assert.deepEqual(
+			processRows(data).map((r) => [r.comm, r.samples]),
+			[
+				["new", 10],
+				["old", 5],
+			],
+		);
+		assert.deepEqual(
+			data.window[0]?.stacks.map((s) => [s.process, s.value]),
+			[
+				["100:1", 5],
+				["100:2", 2],
+				["100:2", 8],
 			],
 		);
 	});
@@ -263,7 +297,9 @@ describe("functions", () => {
 				.map((r) => [r.name, r]),
 		);
 		assert.deepEqual(
-			table.rows.slice(0, 3).map((r) => [r.name, r.self, r.total]),
+			functionTable(data, NO_FILTER, "self")
+				.rows.slice(0, 3)
+				.map((r) => [r.name, r.self, r.total]),
 			[
 				["hot_alpha", 60, 60],
 				["hot_beta", 20, 20],
@@ -279,6 +315,100 @@ describe("functions", () => {
 		assert.equal(byName.get("main")?.self, 0);
 		assert.equal(byName.get("do_syscall_64")?.kernel, true);
 		assert.equal(byName.get("hot_alpha")?.selfPercent, 60);
+	});
+
+	test("sorts by total by default, as perf top -g does; ties go to self, then the name", () => {
+		const data = run([[systemBatch()]]);
+		const rows = (sort?: FunctionSort) =>
+			functionTable(data, NO_FILTER, sort).rows.map((r) => [
+				r.name,
+				r.self,
+				r.total,
+			]);
+		// Callers that burn nothing themselves come first, with all they call.
+		assert.deepEqual(rows().slice(0, 8), [
+			["__libc_start_main", 0, 95],
+			["main", 0, 95],
+			["hot_alpha", 60, 60],
+			["hot_beta", 20, 20],
+			["do_syscall_64", 10, 10],
+			["entry_SYSCALL_64", 0, 10],
+			["write", 0, 10],
+			["[unknown] (no symbols)", 5, 5],
+		]);
+		assert.deepEqual(rows("total"), rows());
+		assert.deepEqual(rows("self").slice(0, 2), [
+			["hot_alpha", 60, 60],
+			["hot_beta", 20, 20],
+		]);
+		// A pid filter counts stacks instead of the window's totals: same order.
+		assert.deepEqual(
+			functionTable(data, { pids: [100], hideKernel: false })
+				.rows.slice(0, 3)
+				.map((r) => r.name),
+			["__libc_start_main", "main", "hot_alpha"],
+		);
+		// Same counts and name in two modules: the module decides, not the order they came in.
+		const twins = run([
+			[
+				batch([
+					sample(1, [user("f", "/b")], 1),
+					sample(2, [user("f", "/a")], 1),
+				]),
+			],
+		]);
+		assert.deepEqual(
+			functionTable(twins, NO_FILTER).rows.map((r) => r.module),
+			["/a", "/b"],
+		);
+	});
+
+	test("the window's running totals equal counting every stack, as intervals come and leave", () => {
+		const config = { ...CONFIG, windowIntervals: 3 };
+		const intervals: LiveBatch[][] = [
+			[systemBatch()],
+			[batch([sample(1, [user("main"), user("fib"), user("fib")], 4)])],
+			[],
+			[systemBatch(), batch([sample(100, [kernel("irq")], 2)])],
+			[batch([sample(7, [user("only_once")], 1, { startNs: 7n })])],
+			[batch([sample(1, [user("main"), user("fib")], 3)])],
+			[],
+			[],
+			[],
+		];
+		let data = emptyTopData(config);
+		for (const interval of intervals) {
+			data = run([interval], config, data);
+			const pids = [1, 7, 100, 200];
+			for (const hideKernel of [false, true]) {
+				assert.deepEqual(
+					functionTable(data, { pids: [], hideKernel }),
+					functionTable(data, { pids, hideKernel }),
+					`refresh ${data.refresh}, hideKernel ${hideKernel}`,
+				);
+			}
+			const windowSamples = new Map<string, number>();
+			for (const i of data.window)
+				for (const [id, v] of i.perProcess)
+					windowSamples.set(id, (windowSamples.get(id) ?? 0) + v);
+			assert.deepEqual(
+				new Map(data.totals.perProcess),
+				windowSamples,
+				`refresh ${data.refresh}`,
+			);
+		}
+		assert.deepEqual(
+			[data.totals.functions.size, data.totals.perProcess.size],
+			[0, 0],
+			"an empty window leaves nothing behind",
+		);
+	});
+
+	test("the totals of a refresh stay as they were when later refreshes come (a paused view keeps them)", () => {
+		const first = run([[systemBatch()]]);
+		const before = functionTable(first, NO_FILTER);
+		run([[systemBatch()], [], [systemBatch()]], CONFIG, first);
+		assert.deepEqual(functionTable(first, NO_FILTER), before);
 	});
 
 	test("the unfiltered table (from per-interval tallies) equals counting every stack", () => {
@@ -488,8 +618,15 @@ describe("zero and snapshots", () => {
 
 	test("a snapshot carries rates, rows and the call graph", () => {
 		const data = run([[systemBatch()]]);
-		const key = functionTable(data, NO_FILTER).rows[0]?.key;
+		const key = functionTable(data, NO_FILTER).rows.find(
+			(r) => r.name === "hot_alpha",
+		)?.key;
 		const view = snapshot(data, { ...NO_FILTER, search: "alpha" }, key);
+		assert.equal(view.sort, "total");
+		assert.deepEqual(
+			snapshot(data, NO_FILTER, undefined, "self").functions[0]?.name,
+			"hot_alpha",
+		);
 		assert.deepEqual(
 			[
 				view.refresh,

@@ -111,5 +111,11 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 		`tsprof: wrote ${options.output}: ${acc.value} samples, ${s.lostSamples} lost, ${acc.processCount()} processes, ${formatBytes(size)}` +
 			` (map cleanup: ${c.batchDeletes} batch deletes, ${c.fallbackDeletes} fallback deletes, ${c.failures} failures)\n`,
 	);
+	const loss = session.lossDetails();
+	if (loss.userStackErrors + loss.kernelStackErrors + loss.lostEvents + loss.lostSidebandRecords > 0) {
+		out.write(
+			`tsprof: of the lost: ${loss.userStackErrors} user and ${loss.kernelStackErrors} kernel stacks not taken; also ${loss.lostEvents} process events and ${loss.lostSidebandRecords} side-band records dropped\n`,
+		);
+	}
 	if (drainError) out.write(`tsprof: warning: a drain failed: ${drainError.message}\n`);
 }

@@ -34,7 +34,7 @@ export interface SamplerStats {
 	readonly cpus: number;
 	/** Samples delivered so far. */
 	readonly samples: number;
-	/** Samples lost so far (full map, failed stack, lost side-band records). */
+	/** Samples lost so far, whole (full map) or in part (a stack that could not be taken or read). */
 	readonly lostSamples: number;
 	/** Processes seen so far. */
 	readonly processesSeen: number;

@@ -4,20 +4,30 @@
  * the terminal pushes the frame past `rows - 1` and Ink starts to flicker.
  */
 import type { SamplerStats } from "./live.js";
-import type {
-	CallEdge,
-	FunctionRow,
-	ProcessRow,
-	TopSnapshot,
-	ViewFilter,
+import {
+	type CallEdge,
+	DEFAULT_SORT,
+	type FunctionRow,
+	type FunctionSort,
+	type ProcessRow,
+	type TopSnapshot,
+	type ViewFilter,
 } from "./top-model.js";
+
+/** C0 controls and DEL: a newline in a name would add a line, an escape would reach the terminal. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it finds.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it replaces.
+const CONTROLS = /[\u0000-\u001f\u007f]/g;
 
 /** Cuts `text` to `width` columns (with an ellipsis) and pads it to exactly `width`. */
 export function fit(text: string, width: number): string {
 	if (width <= 0) return "";
-	if (text.length > width)
-		return width === 1 ? "…" : `${text.slice(0, width - 1)}…`;
-	return text.padEnd(width);
+	// comm and JIT names are arbitrary bytes; test first, replacing allocates.
+	const clean = CONTROL.test(text) ? text.replace(CONTROLS, "?") : text;
+	if (clean.length > width)
+		return width === 1 ? "…" : `${clean.slice(0, width - 1)}…`;
+	return clean.padEnd(width);
 }
 
 /** Right-aligns `text` in `width` columns; numbers never get cut, they widen instead. */
@@ -79,8 +89,20 @@ function nameAndModuleWidths(width: number, fixed: number): [number, number] {
 	return [Math.max(0, rest - module - 1), module];
 }
 
-export function functionHeader(width: number): string {
-	const fixed = `${right("SELF%", PCT_W)} ${right("TOTAL%", PCT_W)}     `;
+/** Marks the column the function table is sorted by. */
+export const SORT_MARK = "▼";
+
+/** Column title with the sort mark when the table is sorted by it. */
+function sortTitle(title: string, sorted: boolean): string {
+	return sorted ? `${SORT_MARK}${title}` : title;
+}
+
+/** The function table's column titles; `▼` marks the column it is sorted by. */
+export function functionHeader(
+	width: number,
+	sort: FunctionSort = DEFAULT_SORT,
+): string {
+	const fixed = `${right(sortTitle("SELF%", sort === "self"), PCT_W)} ${right(sortTitle("TOTAL%", sort === "total"), PCT_W)}     `;
 	const [nameW, moduleW] = nameAndModuleWidths(width, fixed.length);
 	return fit(
 		`${fixed}${fit("FUNCTION", nameW)} ${fit("MODULE", moduleW)}`,
@@ -251,7 +273,7 @@ export function batchText(
 		lines.push(processLine(row, width).trimEnd());
 	if (view.processes.length === 0) lines.push("(no samples)");
 	lines.push("");
-	lines.push(functionHeader(width).trimEnd());
+	lines.push(functionHeader(width, view.sort).trimEnd());
 	for (const row of view.functions.slice(0, limits.functions))
 		lines.push(functionLine(row, width).trimEnd());
 	if (view.functions.length === 0) lines.push("(no samples)");

@@ -193,9 +193,13 @@ export class IntervalAccumulator {
 	#byFrame = new Map<Frame, MutableTally>();
 	#perProcess = new Map<ProcessId, number>();
 	#processes = new Map<ProcessId, ProcessInfo>();
+	/** Last process seen under each pid, so a sample costs no id string (and no bigint to text). */
+	#byPidCache = new Map<number, ProcessInfo>();
 	#exited: ProcessId[] = [];
 	#total = 0;
 	#serial = 0;
+	/** The path of the sample being added; copied only when its stack is new. */
+	#scratch: MutableTally[] = [];
 	/** Symbolizers hand out the same Frame for the same function; its key is built once. */
 	readonly #keys = new WeakMap<Frame, FunctionKey>();
 
@@ -259,10 +263,39 @@ export class IntervalAccumulator {
 		return stack;
 	}
 
+	/** The process of a sample, kept up to date; one lookup by pid in the common case. */
+	#process(sample: Sample): ProcessInfo {
+		const cached = this.#byPidCache.get(sample.pid);
+		// comm changes on exec while (pid, start time) stays: keep the latest.
+		if (
+			cached &&
+			cached.startNs === sample.startNs &&
+			cached.comm === sample.comm &&
+			cached.exe === sample.exe
+		)
+			return cached;
+		const id =
+			cached && cached.startNs === sample.startNs ? cached.id : processId(sample);
+		let info = this.#processes.get(id);
+		if (!info || info.comm !== sample.comm || info.exe !== sample.exe) {
+			info = {
+				id,
+				pid: sample.pid,
+				startNs: sample.startNs,
+				comm: sample.comm,
+				exe: sample.exe,
+			};
+			this.#processes.set(id, info);
+		}
+		this.#byPidCache.set(sample.pid, info);
+		return info;
+	}
+
 	addSample(sample: Sample): void {
-		const id = processId(sample);
+		const { id } = this.#process(sample);
 		const { value, frames } = sample;
-		const path: MutableTally[] = new Array(frames.length);
+		const path = this.#scratch;
+		path.length = frames.length;
 		let hash = sample.pid | 0;
 		for (let i = 0; i < frames.length; i++) {
 			const tally = this.#tally(frames[i] as Frame);
@@ -271,9 +304,17 @@ export class IntervalAccumulator {
 		}
 		// Threads of a process are not shown apart, so they share a stack.
 		let bucket = this.#buckets.get(hash);
-		let stack = bucket?.find((s) => s.process === id && samePath(s.path, path));
+		let stack: MutableStack | undefined;
+		if (bucket) {
+			for (const candidate of bucket) {
+				if (candidate.process === id && samePath(candidate.path, path)) {
+					stack = candidate;
+					break;
+				}
+			}
+		}
 		if (!stack) {
-			stack = this.#newStack(id, sample, path);
+			stack = this.#newStack(id, sample, path.slice());
 			if (bucket) bucket.push(stack);
 			else this.#buckets.set(hash, (bucket = [stack]));
 		}
@@ -283,17 +324,6 @@ export class IntervalAccumulator {
 		if (inner) inner.self += value;
 		if (stack.innerUser) stack.innerUser.userSelf += value;
 		this.#perProcess.set(id, (this.#perProcess.get(id) ?? 0) + value);
-		const info = this.#processes.get(id);
-		// comm changes on exec while (pid, start time) stays: keep the latest.
-		if (!info || info.comm !== sample.comm || info.exe !== sample.exe) {
-			this.#processes.set(id, {
-				id,
-				pid: sample.pid,
-				startNs: sample.startNs,
-				comm: sample.comm,
-				exe: sample.exe,
-			});
-		}
 		this.#total += value;
 	}
 
@@ -324,6 +354,7 @@ export class IntervalAccumulator {
 		this.#byFrame = new Map();
 		this.#perProcess = new Map();
 		this.#processes = new Map();
+		this.#byPidCache = new Map();
 		this.#exited = [];
 		this.#total = 0;
 	}
@@ -338,6 +369,26 @@ export interface ProcessState {
 	readonly exitedAt?: number;
 }
 
+/** Counts of one function summed over the window, every process. */
+export interface WindowTally {
+	readonly frame: Frame;
+	readonly self: number;
+	readonly userSelf: number;
+	readonly total: number;
+}
+
+/**
+ * Sums over the whole window, kept up to date by {@link advance} (the new
+ * interval added, the ones that left subtracted), so a refresh costs
+ * O(functions that changed) instead of O(window × functions).
+ */
+export interface WindowTotals {
+	readonly functions: ReadonlyMap<FunctionKey, WindowTally>;
+	readonly perProcess: ReadonlyMap<ProcessId, number>;
+	/** Sum of all sample values in the window. */
+	readonly samples: number;
+}
+
 /** Everything top shows, as of one refresh. Immutable. */
 export interface TopData {
 	readonly config: TopConfig;
@@ -347,11 +398,68 @@ export interface TopData {
 	readonly refresh: number;
 	/** Closed intervals, oldest first, at most `config.windowIntervals`. */
 	readonly window: readonly Interval[];
+	/** The window's intervals added up. */
+	readonly totals: WindowTotals;
 	readonly processes: ReadonlyMap<ProcessId, ProcessState>;
 }
 
+const NO_TOTALS: WindowTotals = {
+	functions: new Map(),
+	perProcess: new Map(),
+	samples: 0,
+};
+
 export function emptyTopData(config: TopConfig, generation = 0): TopData {
-	return { config, generation, refresh: 0, window: [], processes: new Map() };
+	return {
+		config,
+		generation,
+		refresh: 0,
+		window: [],
+		totals: NO_TOTALS,
+		processes: new Map(),
+	};
+}
+
+/**
+ * The window's totals after `added` came in and `dropped` left. Copies the
+ * maps (the previous TopData may still be on screen, paused) and replaces
+ * only the entries that changed.
+ */
+function rollTotals(
+	previous: WindowTotals,
+	added: readonly Interval[],
+	dropped: readonly Interval[],
+): WindowTotals {
+	if (added.length === 0 && dropped.length === 0) return previous;
+	const functions = new Map(previous.functions);
+	const perProcess = new Map(previous.perProcess);
+	let samples = previous.samples;
+	const apply = (interval: Interval, sign: 1 | -1) => {
+		samples += sign * interval.total;
+		for (const [key, t] of interval.functions) {
+			const known = functions.get(key);
+			const total = (known?.total ?? 0) + sign * t.total;
+			// self and userSelf never exceed total: nothing is left of a function at total 0.
+			if (total <= 0) {
+				functions.delete(key);
+				continue;
+			}
+			functions.set(key, {
+				frame: known?.frame ?? t.frame,
+				self: (known?.self ?? 0) + sign * t.self,
+				userSelf: (known?.userSelf ?? 0) + sign * t.userSelf,
+				total,
+			});
+		}
+		for (const [id, value] of interval.perProcess) {
+			const sum = (perProcess.get(id) ?? 0) + sign * value;
+			if (sum <= 0) perProcess.delete(id);
+			else perProcess.set(id, sum);
+		}
+	};
+	for (const interval of dropped) apply(interval, -1);
+	for (const interval of added) apply(interval, 1);
+	return { functions, perProcess, samples };
 }
 
 /** Folds a closed interval in: rolls the window, ages tombstones, sweeps old rows. */
@@ -369,6 +477,12 @@ export function advance(data: TopData, closed: ClosedInterval): TopData {
 	};
 	const window = [...data.window, interval].slice(
 		-Math.max(1, config.windowIntervals),
+	);
+	const kept = new Set(window);
+	const totals = rollTotals(
+		data.totals,
+		[interval],
+		data.window.filter((old) => !kept.has(old)),
 	);
 	const processes = new Map(data.processes);
 	for (const info of closed.processes.values()) {
@@ -390,7 +504,14 @@ export function advance(data: TopData, closed: ClosedInterval): TopData {
 			state.exitedAt === undefined && refresh - state.lastSeen >= window.length;
 		if (tombstoneGone || idle) processes.delete(id);
 	}
-	return { config, generation: data.generation, refresh, window, processes };
+	return {
+		config,
+		generation: data.generation,
+		refresh,
+		window,
+		totals,
+		processes,
+	};
 }
 
 /** top's `z`: forget every count, keep the configuration. */
@@ -479,11 +600,7 @@ export function processRows(
 	const keep = pidFilter(pids);
 	const lastInterval = last(data.window);
 	const intervalMs = lastIntervalMs(data);
-	const windowSamples = new Map<ProcessId, number>();
-	for (const interval of data.window) {
-		for (const [id, value] of interval.perProcess)
-			windowSamples.set(id, (windowSamples.get(id) ?? 0) + value);
-	}
+	const windowSamples = data.totals.perProcess;
 	const rows: ProcessRow[] = [];
 	const exitedByExe = new Map<string, ProcessState[]>();
 	for (const state of data.processes.values()) {
@@ -548,9 +665,39 @@ export interface FunctionRow {
 	readonly totalPercent: number;
 }
 
+/**
+ * The column the function table is sorted by, descending. "total" is perf
+ * top -g's default ("Children"): callers that burn nothing themselves, like
+ * `main`, come first with everything they call. "self" is flat perf top.
+ */
+export type FunctionSort = "total" | "self";
+
+export const DEFAULT_SORT: FunctionSort = "total";
+
+/** Ties go to the other count, then to the name, then to the module. */
+function byName(a: FunctionRow, b: FunctionRow): number {
+	return (
+		a.name.localeCompare(b.name) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+	);
+}
+
+const COMPARE: Record<FunctionSort, (a: FunctionRow, b: FunctionRow) => number> =
+	{
+		total: (a, b) => b.total - a.total || b.self - a.self || byName(a, b),
+		self: (a, b) => b.self - a.self || b.total - a.total || byName(a, b),
+	};
+
+/** Sorts `rows` in place by `sort` and returns them. */
+export function sortFunctions(
+	rows: FunctionRow[],
+	sort: FunctionSort,
+): FunctionRow[] {
+	return rows.sort(COMPARE[sort]);
+}
+
 /** The counted function table of a window under a filter. */
 export interface FunctionTable {
-	/** Sorted by self, then total, descending. */
+	/** Sorted by the table's sort column, descending; ties by the other count, then name. */
 	readonly rows: readonly FunctionRow[];
 	/** Samples that passed the pid filter: the denominator of every percentage. */
 	readonly samples: number;
@@ -610,55 +757,57 @@ interface Tally {
 export function functionTable(
 	data: TopData,
 	filter: CountFilter,
+	sort: FunctionSort = DEFAULT_SORT,
 ): FunctionTable {
-	const tallies =
-		filter.pids.length === 0
-			? sumTallies(data, filter)
-			: countStacks(data, filter);
+	if (filter.pids.length === 0) return windowTable(data, filter, sort);
+	const tallies = countStacks(data, filter);
 	const rows: FunctionRow[] = [];
 	for (const [key, tally] of tallies.counts) {
-		rows.push({
-			key,
-			name: displayName(tally.frame.name),
-			module: tally.frame.module,
-			kernel: tally.frame.kernel,
-			self: tally.self,
-			total: tally.total,
-			selfPercent: percent(tally.self, tallies.samples),
-			totalPercent: percent(tally.total, tallies.samples),
-		});
+		rows.push(
+			functionRow(key, tally.frame, tally.self, tally.total, tallies.samples),
+		);
 	}
-	rows.sort(
-		(a, b) =>
-			b.self - a.self || b.total - a.total || a.name.localeCompare(b.name),
-	);
-	return { rows, samples: tallies.samples };
+	return { rows: sortFunctions(rows, sort), samples: tallies.samples };
+}
+
+function functionRow(
+	key: FunctionKey,
+	frame: Frame,
+	self: number,
+	total: number,
+	samples: number,
+): FunctionRow {
+	return {
+		key,
+		name: displayName(frame.name),
+		module: frame.module,
+		kernel: frame.kernel,
+		self,
+		total,
+		selfPercent: percent(self, samples),
+		totalPercent: percent(total, samples),
+	};
+}
+
+/** Every process: the window's running totals, no stack is read. */
+function windowTable(
+	data: TopData,
+	filter: CountFilter,
+	sort: FunctionSort,
+): FunctionTable {
+	const { functions, samples } = data.totals;
+	const rows: FunctionRow[] = [];
+	for (const [key, t] of functions) {
+		if (filter.hideKernel && t.frame.kernel) continue;
+		const self = filter.hideKernel ? t.userSelf : t.self;
+		rows.push(functionRow(key, t.frame, self, t.total, samples));
+	}
+	return { rows: sortFunctions(rows, sort), samples };
 }
 
 interface Counts {
 	readonly counts: ReadonlyMap<FunctionKey, Omit<Tally, "seen">>;
 	readonly samples: number;
-}
-
-/** Every process: add up the intervals' own tallies. */
-function sumTallies(data: TopData, filter: CountFilter): Counts {
-	const counts = new Map<FunctionKey, Omit<Tally, "seen">>();
-	let samples = 0;
-	for (const interval of data.window) {
-		samples += interval.total;
-		for (const [key, t] of interval.functions) {
-			if (filter.hideKernel && t.frame.kernel) continue;
-			const self = filter.hideKernel ? t.userSelf : t.self;
-			const known = counts.get(key);
-			if (known) {
-				known.self += self;
-				known.total += t.total;
-			} else {
-				counts.set(key, { frame: t.frame, self, total: t.total });
-			}
-		}
-	}
-	return { counts, samples };
 }
 
 /** Some processes: count their stacks. */
@@ -799,8 +948,9 @@ export interface TopSnapshot {
 	/** Samples in the window that passed the pid filter. */
 	readonly windowSamples: number;
 	readonly processes: readonly ProcessRow[];
-	/** After the search filter. */
+	/** After the search filter, sorted by `sort`. */
 	readonly functions: readonly FunctionRow[];
+	readonly sort: FunctionSort;
 	readonly callGraph?: CallGraph;
 }
 
@@ -809,8 +959,9 @@ export function snapshot(
 	data: TopData,
 	filter: ViewFilter,
 	callGraphKey?: FunctionKey,
+	sort: FunctionSort = DEFAULT_SORT,
 ): TopSnapshot {
-	const table = functionTable(data, filter);
+	const table = functionTable(data, filter, sort);
 	return {
 		refresh: data.refresh,
 		intervalMs: lastIntervalMs(data),
@@ -818,6 +969,7 @@ export function snapshot(
 		windowSamples: table.samples,
 		processes: processRows(data, filter.pids),
 		functions: searchFunctions(table.rows, filter.search),
+		sort,
 		callGraph:
 			callGraphKey === undefined
 				? undefined

@@ -66,6 +66,9 @@ export class SamplerSession implements LiveSource {
 		const kernel = parts.kernel.createSession();
 		await kernel.open({ frequencyHz: options.frequencyHz, sidebandPages: options.sidebandPages ?? 128 });
 		const session = new SamplerSession(kernel, parts, options, cpus);
+		// Kernel symbols take ~150 ms to load; doing it before arming keeps the
+		// first drain as short as the others.
+		session.symbolizer.preload();
 		kernel.arm();
 		// After arming: a process started from now on is seen by the probes,
 		// one started before is seen by the scan.
@@ -180,7 +183,9 @@ export class SamplerSession implements LiveSource {
 			frequencyHz: this.options.frequencyHz,
 			cpus: this.cpus,
 			samples: this.samples,
-			lostSamples: d ? d.counters.lostCountFull + d.lostStackReads : 0,
+			// A sample whose stack could not be taken (a clash in the stack map)
+			// is kept but cannot be attributed: it counts as lost too.
+			lostSamples: d ? d.counters.lostCountFull + d.lostStackReads + d.counters.lostUserStack + d.counters.lostKernelStack : 0,
 			processesSeen: t.live + t.deferred + t.released,
 			deferredProcesses: t.deferred,
 			mapCleanup: d ? d.cleanup : { batchDeletes: 0, fallbackDeletes: 0, failures: 0 },

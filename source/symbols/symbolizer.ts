@@ -98,6 +98,11 @@ export class Symbolizer {
 		return this.vdso;
 	}
 
+	/** Loads what every session needs (kernel symbols) ahead of the first sample. */
+	preload(): void {
+		this.kernel ??= this.loadKernelSymbols();
+	}
+
 	/**
 	 * Names a kernel address. `returnAddress`: the address is where a call
 	 * returns to, so the call itself is one byte earlier (it may be the last

@@ -86,11 +86,12 @@ export function App(props: AppProps) {
 	const data = ui.paused ? (frozen ?? props.data) : props.data;
 
 	const { pids, hideKernel, search } = ui.filter;
+	const { sort } = ui;
 	const countFilter = useMemo(() => ({ pids, hideKernel }), [pids, hideKernel]);
 	const processes = useMemo(() => processRows(data, pids), [data, pids]);
 	const table = useMemo(
-		() => functionTable(data, countFilter),
-		[data, countFilter],
+		() => functionTable(data, countFilter, sort),
+		[data, countFilter, sort],
 	);
 	const functions = useMemo(
 		() => searchFunctions(table.rows, search),
@@ -180,6 +181,7 @@ export function App(props: AppProps) {
 						)}
 						focused={ui.focus === "functions"}
 						search={search}
+						sort={sort}
 					/>
 				</>
 			)}
@@ -192,6 +194,7 @@ export function App(props: AppProps) {
 					mode={ui.mode}
 					width={width}
 					message={ui.message ?? props.notice}
+					sort={sort}
 				/>
 			)}
 		</Box>

@@ -1,5 +1,6 @@
 import { Text } from "ink";
 import { fit } from "../profile/top-format.js";
+import { DEFAULT_SORT, type FunctionSort } from "../profile/top-model.js";
 import type { Mode } from "./keymap.js";
 
 /** Props of {@link Footer}. */
@@ -8,11 +9,18 @@ export interface FooterProps {
 	readonly width: number;
 	/** Shown instead of the hints: a notice from the last key or from the command. */
 	readonly message?: string;
+	/** The function list's sort column, shown with its key. */
+	readonly sort?: FunctionSort;
 }
 
-const HINTS: Record<Mode, string> = {
-	normal:
-		"q quit  p pid  / search  Enter select  Tab focus  ↑↓ PgUp/PgDn move  k kernel  space pause  z zero  r record  ? help",
+/** Key hints of each mode; `s` comes early so 80 columns still show it. */
+export function hints(mode: Mode, sort: FunctionSort = DEFAULT_SORT): string {
+	return mode === "normal"
+		? `q quit  p pid  / search  s sort:${sort}  Enter select  Tab focus  ↑↓ PgUp/PgDn move  k kernel  space pause  z zero  r record  ? help`
+		: HINTS[mode];
+}
+
+const HINTS: Record<Exclude<Mode, "normal">, string> = {
 	callGraph:
 		"Enter follow  Esc back  ↑↓ move  k kernel  space pause  z zero  q quit",
 	help: "any key: back",
@@ -21,7 +29,7 @@ const HINTS: Record<Mode, string> = {
 };
 
 /** Key hints for the mode, or a one-line message. */
-export function Footer({ mode, width, message }: FooterProps) {
+export function Footer({ mode, width, message, sort }: FooterProps) {
 	if (message !== undefined) {
 		return (
 			<Text wrap="truncate" color="yellow">
@@ -31,7 +39,7 @@ export function Footer({ mode, width, message }: FooterProps) {
 	}
 	return (
 		<Text wrap="truncate" dimColor>
-			{fit(HINTS[mode], width)}
+			{fit(hints(mode, sort), width)}
 		</Text>
 	);
 }

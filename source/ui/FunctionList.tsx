@@ -1,6 +1,10 @@
 import { Text } from "ink";
 import { functionHeader, functionLine } from "../profile/top-format.js";
-import type { FunctionRow } from "../profile/top-model.js";
+import {
+	DEFAULT_SORT,
+	type FunctionRow,
+	type FunctionSort,
+} from "../profile/top-model.js";
 import { focusMark } from "./focus-mark.js";
 import type { Cursor } from "./keymap.js";
 
@@ -15,6 +19,8 @@ export interface FunctionListProps {
 	readonly focused: boolean;
 	/** The search being applied, to say why the list may be empty. */
 	readonly search: string;
+	/** The column `rows` are sorted by, marked `▼` in the column header. */
+	readonly sort?: FunctionSort;
 }
 
 /** perf top's colours: hot rows red, warm rows green. */
@@ -24,7 +30,11 @@ function heat(row: FunctionRow): string | undefined {
 	return undefined;
 }
 
-/** The hottest functions, `[k]` marking kernel frames; unnamed frames are dimmed. */
+/**
+ * The functions, by total (perf top -g's "Children") or self as `sort` says,
+ * `[k]` marking kernel frames; unnamed frames are dimmed. The colour follows
+ * self, so the rows that burn the CPU themselves stand out in either order.
+ */
 export function FunctionList({
 	rows,
 	height,
@@ -32,6 +42,7 @@ export function FunctionList({
 	cursor,
 	focused,
 	search,
+	sort = DEFAULT_SORT,
 }: FunctionListProps) {
 	const visible = rows.slice(cursor.offset, cursor.offset + height);
 	const empty =
@@ -44,7 +55,7 @@ export function FunctionList({
 				color={focused ? "green" : undefined}
 				inverse={!focused}
 			>
-				{focusMark(functionHeader(width), focused)}
+				{focusMark(functionHeader(width, sort), focused)}
 			</Text>
 			{height > 0 && visible.length === 0 && (
 				<Text wrap="truncate" dimColor>

@@ -17,6 +17,7 @@ export const HELP_LINES: readonly (readonly [string, string])[] = [
 		"on a process: filter to it; on a function: its callers and callees",
 	],
 	["/", "search functions by name (substring, any case)"],
+	["s", "sort functions by total (perf top -g's Children) or by self"],
 	["Esc", "clear the pid filter and the search; close a panel"],
 	["Tab", "move focus between processes and functions"],
 	["↑ ↓ PgUp PgDn", "move in the focused list"],

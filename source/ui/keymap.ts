@@ -5,12 +5,14 @@
  * back as an effect for the command to carry out.
  */
 import type { Key } from "ink";
-import type {
-	CallGraph,
-	FunctionKey,
-	FunctionRow,
-	ProcessRow,
-	ViewFilter,
+import {
+	type CallGraph,
+	DEFAULT_SORT,
+	type FunctionKey,
+	type FunctionRow,
+	type FunctionSort,
+	type ProcessRow,
+	type ViewFilter,
 } from "../profile/top-model.js";
 
 /** What keys mean right now. */
@@ -37,6 +39,8 @@ export interface UiState {
 	/** Index into the call graph's callers followed by its callees. */
 	readonly graphCursor: number;
 	readonly filter: ViewFilter;
+	/** Column the function list is sorted by (`s` toggles). */
+	readonly sort: FunctionSort;
 	readonly paused: boolean;
 	/** Text being typed at the pid prompt. */
 	readonly input: string;
@@ -103,6 +107,7 @@ export function initialUiState(pids: readonly number[] = []): UiState {
 		functionCursor: TOP,
 		graphCursor: 0,
 		filter: { pids: [...pids], search: "", hideKernel: false },
+		sort: DEFAULT_SORT,
 		paused: false,
 		input: "",
 	};
@@ -372,6 +377,14 @@ function normalKey(
 		};
 	if (input === "/")
 		return { state: { ...state, mode: "search", focus: "functions" } };
+	if (input === "s")
+		return {
+			state: {
+				...state,
+				sort: state.sort === "total" ? "self" : "total",
+				functionCursor: TOP,
+			},
+		};
 	return globalKey(state, input) ?? { state };
 }
 

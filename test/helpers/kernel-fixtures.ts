@@ -43,11 +43,9 @@ export class Scratch {
 	/** A fresh directory (its real path, so paths compare with what the kernel reports). */
 	readonly dir: string;
 	private readonly children = new Set<ChildProcess>();
-	private readonly dirs: string[] = [];
 
 	constructor(prefix = "tsprof-kt-") {
 		this.dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
-		this.dirs.push(this.dir);
 	}
 
 	/** Compiles test/fixtures/NAME.c to DIR/NAME (or DIR/OUT) and returns its path. */
@@ -63,8 +61,7 @@ export class Scratch {
 
 	/** Another fresh directory, removed by cleanup(). */
 	mkdir(prefix = "sub-"): string {
-		const d = realpathSync(mkdtempSync(join(this.dir, prefix)));
-		return d;
+		return realpathSync(mkdtempSync(join(this.dir, prefix)));
 	}
 
 	/**
@@ -113,7 +110,7 @@ export class Scratch {
 			}
 		}
 		await Promise.race([Promise.all(waits), sleep(5000)]);
-		for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
+		rmSync(this.dir, { recursive: true, force: true });
 	}
 }
 
