@@ -19,7 +19,8 @@
 // frames hidden. Prints the median ms per refresh and per batch, and the
 // share of one core that adds up to. `--ink` also renders the App at
 // 160x45 into a fake terminal once per refresh and times it.
-// `--root DIR` benchmarks another checkout's source/ (for before/after).
+// `--root DIR` benchmarks another checkout's source/ (for before/after); run
+// it from DIR, whose tsconfig.json tsx needs for the JSX of the App.
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -229,8 +230,10 @@ async function inkRenderer() {
 		columns: WIDTH,
 		rows: 45,
 		bytes: 0,
+		last: "",
 		write(chunk) {
 			this.bytes += chunk.length;
+			if (chunk.length > 100) this.last = chunk;
 			return true;
 		},
 	});
@@ -261,6 +264,8 @@ async function inkRenderer() {
 		draw(data) {
 			if (instance) instance.rerender(element(data));
 			else instance = render(element(data), { stdout, patchConsole: false, exitOnCtrlC: false });
+			// An error screen is cheap to draw: make sure the numbers are the App's.
+			if (!stdout.last.includes("FUNCTION")) throw new Error(`the App did not draw:\n${stdout.last}`);
 		},
 		unmount() {
 			instance?.unmount();

@@ -126,6 +126,9 @@ async function main(): Promise<void> {
 		}
 		case "top": {
 			if (rest.length > 0) throw new UserError(`unexpected argument '${rest[0]}'`, 2);
+			// React's development build costs several times the CPU per frame;
+			// it is chosen when react is first imported, which is below.
+			process.env.NODE_ENV ??= "production";
 			const { runTop } = await import("./commands/top-main.js");
 			await runTop({
 				frequencyHz: f.frequency,

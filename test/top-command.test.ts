@@ -62,8 +62,19 @@ describe("top in batch mode (no TTY)", () => {
 		assert.ok(!out.includes("\u001B"), "plain text: no escape sequences");
 		assert.match(out, /^ +PID COMM +CPU% +SAMPLES EXE$/m);
 		assert.match(out, /^ +100 ratio +\d+\.\d +95 \/opt\/bench\/ratio$/m);
-		assert.match(out, /^ +SELF% +TOTAL% +FUNCTION +MODULE$/m);
-		assert.match(out, /^ +60\.0 +60\.0 \[\.\] hot_alpha +ratio$/m);
+		// Sorted by total, as perf top -g and the interactive view: callers first.
+		assert.match(out, /^ +SELF% +▼TOTAL% +FUNCTION +MODULE$/m);
+		const functions = out
+			.split("\n")
+			.filter((l) => /^ +\d+\.\d +\d+\.\d \[[.k]\] /.test(l))
+			.slice(0, 4)
+			.map((l) => l.split(/\s+/).slice(1, 5).join(" "));
+		assert.deepEqual(functions, [
+			"0.0 95.0 [.] __libc_start_main",
+			"0.0 95.0 [.] main",
+			"60.0 60.0 [.] hot_alpha",
+			"20.0 20.0 [.] hot_beta",
+		]);
 		assert.match(out, /^ +10\.0 +10\.0 \[k\] do_syscall_64 +\[kernel\]$/m);
 		assert.equal(source.closed, 1);
 		assert.equal(source.listeners.size, 0);

@@ -82,6 +82,8 @@ export function processLine(row: ProcessRow, width: number): string {
 }
 
 const PCT_W = 7;
+/** The first percentage column has room for the focus mark and the sort mark side by side. */
+const FIRST_PCT_W = PCT_W + 1;
 
 function nameAndModuleWidths(width: number, fixed: number): [number, number] {
 	const rest = Math.max(0, width - fixed);
@@ -102,7 +104,7 @@ export function functionHeader(
 	width: number,
 	sort: FunctionSort = DEFAULT_SORT,
 ): string {
-	const fixed = `${right(sortTitle("SELF%", sort === "self"), PCT_W)} ${right(sortTitle("TOTAL%", sort === "total"), PCT_W)}     `;
+	const fixed = `${right(sortTitle("SELF%", sort === "self"), FIRST_PCT_W)} ${right(sortTitle("TOTAL%", sort === "total"), PCT_W)}     `;
 	const [nameW, moduleW] = nameAndModuleWidths(width, fixed.length);
 	return fit(
 		`${fixed}${fit("FUNCTION", nameW)} ${fit("MODULE", moduleW)}`,
@@ -112,7 +114,7 @@ export function functionHeader(
 
 /** The text of a function row: self %, total %, kernel marker, name, short module. */
 export function functionLine(row: FunctionRow, width: number): string {
-	const fixed = `${right(formatPercent(row.selfPercent), PCT_W)} ${right(formatPercent(row.totalPercent), PCT_W)} ${frameMarker(row.kernel)} `;
+	const fixed = `${right(formatPercent(row.selfPercent), FIRST_PCT_W)} ${right(formatPercent(row.totalPercent), PCT_W)} ${frameMarker(row.kernel)} `;
 	const [nameW, moduleW] = nameAndModuleWidths(width, fixed.length);
 	return fit(
 		`${fixed}${fit(row.name, nameW)} ${fit(moduleLabel(row.module), moduleW)}`,

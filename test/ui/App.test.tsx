@@ -141,7 +141,7 @@ describe("App", () => {
 		assert.deepEqual(functionNames(app.text()), ["readline", "main"]);
 		await app.press(KEY.escape);
 		assert.match(app.text(), /no filters/);
-		assert.equal(functionNames(app.text())[0], "hot_alpha");
+		assert.equal(functionNames(app.text())[0], "__libc_start_main");
 	});
 
 	test("--pid starts filtered", () => {
@@ -169,7 +169,7 @@ describe("App", () => {
 		);
 		assert.match(app.text(), /\(no function matches "Hxyz"\)/);
 		await app.press(KEY.escape);
-		assert.equal(functionNames(app.text())[0], "hot_alpha");
+		assert.equal(functionNames(app.text())[0], "__libc_start_main");
 		assert.match(app.text(), /no filters/);
 	});
 
@@ -177,19 +177,25 @@ describe("App", () => {
 		const app = renderApp({ data });
 		assert.match(app.text(), /^▸ +PID COMM/m);
 		assert.deepEqual(inverseLines(app.lastFrame()).slice(-1), [
-			"SELF%  TOTAL%     FUNCTION                                                MODULE",
+			"SELF% ▼TOTAL%     FUNCTION                                                MODULE",
 		]);
 		assert.match(inverseLines(app.lastFrame())[0] ?? "", /^100 ratio/);
 		await app.press(KEY.tab);
-		assert.match(app.text(), /^▸ +SELF% +TOTAL%/m);
+		assert.match(app.text(), /^▸ +SELF% +▼TOTAL%/m);
 		assert.match(app.text(), /^ +PID COMM/m);
-		assert.match(inverseLines(app.lastFrame()).at(-1) ?? "", /hot_alpha/);
+		assert.match(
+			inverseLines(app.lastFrame()).at(-1) ?? "",
+			/__libc_start_main/,
+		);
 		await app.press(KEY.down, KEY.down);
-		assert.match(inverseLines(app.lastFrame()).at(-1) ?? "", /do_syscall_64/);
+		assert.match(inverseLines(app.lastFrame()).at(-1) ?? "", /hot_alpha/);
 		await app.press(KEY.pageDown);
 		assert.match(inverseLines(app.lastFrame()).at(-1) ?? "", /main +bash/);
 		await app.press(KEY.pageUp);
-		assert.match(inverseLines(app.lastFrame()).at(-1) ?? "", /hot_alpha/);
+		assert.match(
+			inverseLines(app.lastFrame()).at(-1) ?? "",
+			/__libc_start_main/,
+		);
 		await app.press(KEY.tab, KEY.down);
 		assert.match(inverseLines(app.lastFrame())[0] ?? "", /^200 bash/);
 	});
@@ -209,11 +215,13 @@ describe("App", () => {
 			],
 		]);
 		const app = renderApp({ data: many });
+		// main (the caller of them all) comes first, so 15 down is f14.
 		await app.press(KEY.tab, ...Array.from({ length: 15 }, () => KEY.down));
-		assert.match(inverseLines(app.lastFrame()).at(-1) ?? "", /f15/);
+		assert.match(inverseLines(app.lastFrame()).at(-1) ?? "", /f14/);
 		assert.doesNotMatch(app.text(), /f00/);
 		await app.press(KEY.pageDown, KEY.pageDown, KEY.pageDown, KEY.pageDown);
-		assert.match(inverseLines(app.lastFrame()).at(-1) ?? "", /main/);
+		assert.match(inverseLines(app.lastFrame()).at(-1) ?? "", /f39/);
+		assert.doesNotMatch(app.text(), /\] main/);
 	});
 
 	test("Enter on a function opens its callers and callees; Enter follows; Esc goes back", async () => {
@@ -249,8 +257,67 @@ describe("App", () => {
 		await app.press("k");
 		assert.match(app.text(), /CALLEES[\s\S]*\(none\)/);
 		await app.press(KEY.escape);
-		assert.match(app.text(), /SELF% +TOTAL%/);
+		assert.match(app.text(), /SELF% +▼TOTAL%/);
 		assert.match(app.text(), /kernel hidden/);
+	});
+
+	test("functions are sorted by total, like perf top -g; s toggles self and back, and says so", async () => {
+		const app = renderApp({ data });
+		const footer = () => app.text().split("\n").at(-1) ?? "";
+		assert.deepEqual(functionNames(app.text()).slice(0, 3), [
+			"__libc_start_main",
+			"main",
+			"hot_alpha",
+		]);
+		assert.match(app.text(), /^ +SELF% ▼TOTAL% +FUNCTION/m);
+		assert.match(footer(), /s sort:total/);
+		await app.press(KEY.tab, KEY.down, KEY.down, "s");
+		assert.deepEqual(functionNames(app.text()).slice(0, 3), [
+			"hot_alpha",
+			"hot_beta",
+			"do_syscall_64",
+		]);
+		assert.match(app.text(), /^▸ ▼SELF% +TOTAL% +FUNCTION/m);
+		assert.match(footer(), /s sort:self/);
+		assert.match(
+			inverseLines(app.lastFrame()).at(-1) ?? "",
+			/hot_alpha/,
+			"the selection goes back to the top",
+		);
+		await app.press("s");
+		assert.equal(functionNames(app.text())[0], "__libc_start_main");
+		assert.match(footer(), /s sort:total/);
+		await app.press("?");
+		assert.match(app.text(), /s {15}sort functions by total/);
+	});
+
+	test("a caller that burns nothing itself is on screen by total, not by self", async () => {
+		// ratio's hot_alpha does its work in three helpers; 40 other processes each burn a little more in one function.
+		const ratio = [user("main"), user("hot_alpha")];
+		const others = Array.from({ length: 40 }, (_, i) =>
+			sample(1000 + i, [user(`busy_${i}`, "/usr/bin/busy")], 30, {
+				comm: "busy",
+				exe: "/usr/bin/busy",
+			}),
+		);
+		const busy = dataOf([
+			[
+				batch([
+					sample(100, [...ratio, user("step_a")], 25),
+					sample(100, [...ratio, user("step_b")], 25),
+					sample(100, [...ratio, user("step_c")], 25),
+					sample(100, [user("main"), user("other")], 25),
+					...others,
+				]),
+			],
+		]);
+		const app = renderApp({ data: busy });
+		assert.match(app.text(), / +0\.0 +5\.8 \[\.\] hot_alpha +ratio/);
+		await app.press("s");
+		assert.doesNotMatch(app.text(), /hot_alpha/);
+		await app.press("s", "p", "1", "0", "0", KEY.enter);
+		// Within its process: self 0, total 75%.
+		assert.match(app.text(), / +0\.0 +75\.0 \[\.\] hot_alpha +ratio/);
 	});
 
 	test("k hides and shows kernel frames", async () => {

@@ -7,6 +7,7 @@ import { cleanup, render } from "ink-testing-library";
 import type { HeaderInfo } from "../../source/profile/top-format.js";
 import {
 	callGraph,
+	type FunctionSort,
 	functionTable,
 	NO_FILTER,
 	processRows,
@@ -163,7 +164,7 @@ describe("FunctionList", () => {
 	test("self %, total %, [k] for kernel frames, unnamed frames with module and reason", () => {
 		const out = lines(
 			<FunctionList
-				rows={rows}
+				rows={rows.slice(3)}
 				height={5}
 				width={80}
 				cursor={TOP}
@@ -172,13 +173,38 @@ describe("FunctionList", () => {
 			/>,
 		);
 		assert.deepEqual(out, [
-			"  SELF%  TOTAL%     FUNCTION                                  MODULE",
-			"   60.0    60.0 [.] hot_alpha                                 ratio",
-			"   20.0    20.0 [.] hot_beta                                  ratio",
-			"   10.0    10.0 [k] do_syscall_64                             [kernel]",
-			"    5.0     5.0 [.] [unknown] (no symbols)                    libblob.so",
-			"    5.0     5.0 [.] readline                                  libreadline.so.8",
+			"   SELF% ▼TOTAL%     FUNCTION                                  MODULE",
+			"    20.0    20.0 [.] hot_beta                                  ratio",
+			"    10.0    10.0 [k] do_syscall_64                             [kernel]",
+			"     0.0    10.0 [k] entry_SYSCALL_64                          [kernel]",
+			"     0.0    10.0 [.] write                                     libc.so.6",
+			"     5.0     5.0 [.] [unknown] (no symbols)                    libblob.so",
 		]);
+	});
+
+	test("the column header marks the sort column with ▼, beside the focus mark", () => {
+		const bySelf = functionTable(data, NO_FILTER, "self").rows;
+		const header = (sort: FunctionSort, focused: boolean) =>
+			lines(
+				<FunctionList
+					rows={bySelf}
+					height={1}
+					width={80}
+					cursor={TOP}
+					focused={focused}
+					search=""
+					sort={sort}
+				/>,
+			)[0];
+		assert.match(
+			header("self", false) ?? "",
+			/^ {2}▼SELF% {2}TOTAL% {5}FUNCTION/,
+		);
+		assert.match(header("self", true) ?? "", /^▸ ▼SELF% {2}TOTAL% {5}FUNCTION/);
+		assert.match(
+			header("total", true) ?? "",
+			/^▸ {2}SELF% ▼TOTAL% {5}FUNCTION/,
+		);
 	});
 
 	test("hot rows are red, warm rows green, unnamed rows dim", () => {
@@ -295,7 +321,14 @@ describe("Footer, prompts, help", () => {
 	test("the footer gives the keys of the mode, cut to the width", () => {
 		const [normal] = lines(<Footer mode="normal" width={60} />);
 		assert.equal(normal?.length, 60);
-		assert.match(normal ?? "", /^q quit {2}p pid {2}\/ search .*…$/);
+		assert.match(
+			normal ?? "",
+			/^q quit {2}p pid {2}\/ search {2}s sort:total .*…$/,
+		);
+		assert.match(
+			lines(<Footer mode="normal" width={80} sort="self" />)[0] ?? "",
+			/ s sort:self /,
+		);
 		assert.deepEqual(lines(<Footer mode="help" width={80} />), [
 			"any key: back",
 		]);
