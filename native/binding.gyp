@@ -8,7 +8,8 @@
         "sideband.cc",
         "map_cleanup.cc",
         "layout.cc",
-        "worker.cc"
+        "worker.cc",
+        "demangle.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -17,7 +18,7 @@
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-missing-field-initializers"],
-      "libraries": ["-lbpf", "-lelf", "-lz"]
+      "libraries": ["-lbpf", "-lelf", "-lz", "-liberty"]
     }
   ]
 }

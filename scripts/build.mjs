@@ -20,6 +20,7 @@ const needs = [
 	{ pkg: "libbpf-dev", ok: () => existsSync("/usr/include/bpf/libbpf.h") },
 	{ pkg: "libelf-dev", ok: () => existsSync("/usr/include/libelf.h") },
 	{ pkg: "zlib1g-dev", ok: () => existsSync("/usr/include/zlib.h") },
+	{ pkg: "libiberty-dev", ok: () => existsSync("/usr/include/libiberty/demangle.h") },
 	{ pkg: "make", ok: () => onPath("make") },
 	{ pkg: "g++", ok: () => onPath("g++") },
 	{ pkg: "python3", ok: () => onPath("python3") },

@@ -11,6 +11,7 @@ import type { AbiLayout, Kernel, KernelSession } from "./kernel.js";
 interface NativeAddon {
 	Sampler: new () => KernelSession;
 	layout(): AbiLayout;
+	demangle(names: readonly string[]): (string | null)[];
 }
 
 const addonPath = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "native", "build", "Release", "tsprof.node");
@@ -26,5 +27,6 @@ export function loadKernel(): Kernel {
 	return {
 		createSession: () => new addon.Sampler(),
 		layout: () => addon.layout(),
+		demangle: (names) => addon.demangle(names),
 	};
 }

@@ -31,4 +31,6 @@ export type AbiLayout = Record<string, Record<string, number>>;
 export interface Kernel {
 	createSession(): KernelSession;
 	layout(): AbiLayout;
+	/** Demangled C++/Rust names (libiberty); null where a name is not mangled. */
+	demangle(names: readonly string[]): (string | null)[];
 }

@@ -56,7 +56,7 @@ export class SamplerSession implements LiveSource {
 		cpus: number,
 	) {
 		this.table = new ProcessTable({ proc: parts.proc });
-		this.symbolizer = parts.symbolizer ?? new Symbolizer();
+		this.symbolizer = parts.symbolizer ?? new Symbolizer({ demangle: (name) => parts.kernel.demangle([name])[0] ?? undefined });
 		this.cpus = cpus;
 		if (options.pids && options.pids.length > 0) this.followed = new Set(options.pids);
 	}

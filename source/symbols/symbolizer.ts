@@ -34,6 +34,8 @@ export interface SymbolizerOptions {
 	readonly loadKernelSymbols?: () => KernelSymbols;
 	/** Where separate debug files live by build-id (default /usr/lib/debug/.build-id). */
 	readonly debugRoot?: string;
+	/** Turns a mangled C++/Rust name into what people read; undefined keeps it. */
+	readonly demangle?: (mangled: string) => string | undefined;
 }
 
 const DELETED = " (deleted)";
@@ -53,6 +55,7 @@ export class Symbolizer {
 	private readonly procRoot: string;
 	private readonly loadKernelSymbols: () => KernelSymbols;
 	private readonly debugRoot: string;
+	private readonly demangle: (mangled: string) => string | undefined;
 	private vdso?: FileResult;
 	private fileHits = 0;
 	private fileMisses = 0;
@@ -64,6 +67,7 @@ export class Symbolizer {
 		this.procRoot = options.procRoot ?? "/proc";
 		this.loadKernelSymbols = options.loadKernelSymbols ?? (() => loadKallsyms());
 		this.debugRoot = options.debugRoot ?? "/usr/lib/debug/.build-id";
+		this.demangle = options.demangle ?? (() => undefined);
 	}
 
 	/**
@@ -147,7 +151,9 @@ export class Symbolizer {
 		const vaddr = fileOffsetToVaddr(file.elf, offset);
 		const hit = vaddr === undefined ? undefined : file.symbols.lookup(vaddr);
 		if (!hit) return { ...base, name: `[unknown] ${hex(ip)} (no symbol)`, buildId };
-		return { ...base, name: hit.name, buildId };
+		// Frames are cached, so each distinct name is demangled once.
+		const name = hit.name.startsWith("_Z") || hit.name.startsWith("_R") ? (this.demangle(hit.name) ?? hit.name) : hit.name;
+		return { ...base, name, buildId };
 	}
 
 	private fileFor(pid: number, m: Mapping): FileResult {

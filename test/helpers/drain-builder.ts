@@ -187,5 +187,9 @@ export function fakeKernel(drains: ArrayBuffer[]): Kernel & { armed: boolean; cl
 		programIds: () => [],
 		mapIds: () => [],
 	};
-	return Object.assign(state, { createSession: () => session, layout: () => LAYOUT as unknown as Record<string, Record<string, number>> });
+	return Object.assign(state, {
+		createSession: () => session,
+		layout: () => LAYOUT as unknown as Record<string, Record<string, number>>,
+		demangle: (names: readonly string[]) => names.map((n) => (n === "_Z6middlev" ? "middle()" : null)),
+	});
 }

@@ -21,3 +21,8 @@ test("the decoder's offsets equal the addon's sizeof/offsetof", { skip }, () => 
 	assert.equal(c.magic, DRAIN_MAGIC);
 	assert.equal(c.version, DRAIN_VERSION);
 });
+
+test("the addon demangles C++ and Rust names and leaves plain ones", { skip }, () => {
+	const names = loadKernel().demangle(["_ZN2v88internal4Heap7CollectEv", "_RNvCs1234_7mycrate3foo", "main", "_ZN4core3fmt5write17h0123456789abcdefE"]);
+	assert.deepEqual(names, ["v8::internal::Heap::Collect()", "mycrate::foo", null, "core::fmt::write"]);
+});

@@ -37,6 +37,7 @@ function teeKernel(drains: Drain[]): Kernel {
 	const real = loadKernel();
 	return {
 		layout: () => real.layout(),
+		demangle: (names) => real.demangle(names),
 		createSession: (): KernelSession => {
 			const s = real.createSession();
 			return {
