@@ -74,6 +74,8 @@ export class SamplerSession implements LiveSource {
 		// one started before is seen by the scan.
 		session.table.scan();
 		session.timer = setInterval(() => session.tick(), options.drainIntervalMs ?? 250);
+		// An early first drain, so a live view has data to show within its first second.
+		setTimeout(() => session.tick(), Math.min(100, options.drainIntervalMs ?? 250)).unref();
 		return session;
 	}
 

@@ -5,6 +5,12 @@
  * addresses are kept as number offsets from the lowest text symbol (the
  * kernel's text and modules span far less than 2^53 bytes), and lookups take
  * the sample's bigint address.
+ *
+ * The table is compact because tsprof keeps it for its whole run: 120k+
+ * symbols as typed arrays (start offsets, name offsets, module indexes) and
+ * one buffer of all names back to back, about 35 bytes a symbol. A name
+ * becomes a string only when a lookup returns it. The file is parsed as bytes,
+ * a chunk at a time, never as one string or one line per string.
  */
 import fs from "node:fs";
 import { compareSymbolPreference, DEFAULT_MAX_IMPLICIT_SIZE } from "./symbol-table.js";
@@ -46,20 +52,220 @@ export interface KernelSymbolsStatus {
 	readonly malformedLines?: number;
 }
 
-function typeRank(type: string): number | undefined {
+/** Type letter -> rank among aliases, or -1 for a type that is not text. */
+function typeRank(type: string): number {
+	return type.length === 1 ? typeRankOfByte(type.charCodeAt(0)) : -1;
+}
+
+function typeRankOfByte(code: number): number {
 	// perf's preference: global before local, weak last. Everything else is data.
-	switch (type) {
-		case "T":
+	switch (code) {
+		case 0x54: // T
 			return 2;
-		case "t":
+		case 0x74: // t
 			return 1;
-		case "W":
-		case "w":
+		case 0x57: // W
+		case 0x77: // w
 			return 0;
 		default:
-			return undefined;
+			return -1;
 	}
 }
+
+const TWO_32 = 0x1_0000_0000;
+const MAX_SAFE_DELTA = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The stored table, sorted by start, one symbol per start. Symbol i's name is
+ * `names[nameOffsets[i], nameOffsets[i + 1])` (UTF-8); its module is
+ * `moduleNames[modules[i] - 1]`, none when `modules[i]` is 0. It ends at the
+ * next start or `maxSymbolSize` past its own, whichever is first.
+ */
+interface CompactTable {
+	/** Offsets from the base; Uint32 when they all fit (kernel text and modules span ~1 GiB). */
+	readonly starts: Float64Array | Uint32Array;
+	readonly nameOffsets: Uint32Array;
+	readonly names: Buffer;
+	readonly modules: Uint16Array | Uint32Array;
+	readonly moduleNames: readonly string[];
+}
+
+const EMPTY_TABLE: CompactTable = {
+	starts: new Uint32Array(0),
+	nameOffsets: new Uint32Array(1),
+	names: Buffer.alloc(0),
+	modules: new Uint16Array(0),
+	moduleNames: [],
+};
+
+/**
+ * Text symbols as they come, before sorting and de-duplication, in growable
+ * typed arrays: a 64-bit address as two 32-bit halves, the type's rank, the
+ * module (index + 1, 0 for none), and the end of the name in `names`, where
+ * names are stored back to back.
+ */
+class SymbolCollector {
+	count = 0;
+	his = new Uint32Array(1024);
+	los = new Uint32Array(1024);
+	ranks = new Uint8Array(1024);
+	modules = new Uint32Array(1024);
+	nameEnds = new Uint32Array(1024);
+	names: Buffer = Buffer.allocUnsafe(16384);
+	namesLength = 0;
+	readonly moduleNames: string[] = [];
+	readonly #moduleIds = new Map<string, number>();
+
+	/** Index + 1 of a module name, interned. */
+	moduleId(name: string): number {
+		let id = this.#moduleIds.get(name);
+		if (id === undefined) {
+			this.moduleNames.push(name);
+			id = this.moduleNames.length;
+			this.#moduleIds.set(name, id);
+		}
+		return id;
+	}
+
+	#reserveName(bytes: number): void {
+		const needed = this.namesLength + bytes;
+		if (needed <= this.names.length) return;
+		const grown = Buffer.allocUnsafe(Math.max(needed, this.names.length * 2));
+		this.names.copy(grown, 0, 0, this.namesLength);
+		this.names = grown;
+	}
+
+	/** Appends the next symbol's name from bytes; {@link push} then completes it. */
+	appendNameBytes(source: Uint8Array, start: number, end: number): void {
+		this.#reserveName(end - start);
+		const names = this.names;
+		let at = this.namesLength;
+		for (let i = start; i < end; i++) names[at++] = source[i];
+		this.namesLength = at;
+	}
+
+	appendNameString(name: string): void {
+		this.#reserveName(Buffer.byteLength(name, "utf8"));
+		this.namesLength += this.names.write(name, this.namesLength, "utf8");
+	}
+
+	push(hi: number, lo: number, rank: number, module: number): void {
+		const i = this.count;
+		if (i === this.his.length) {
+			const capacity = i * 2;
+			const grow = <T extends Uint8Array | Uint32Array>(from: T, to: T): T => {
+				to.set(from);
+				return to;
+			};
+			this.his = grow(this.his, new Uint32Array(capacity));
+			this.los = grow(this.los, new Uint32Array(capacity));
+			this.ranks = grow(this.ranks, new Uint8Array(capacity));
+			this.modules = grow(this.modules, new Uint32Array(capacity));
+			this.nameEnds = grow(this.nameEnds, new Uint32Array(capacity));
+		}
+		this.his[i] = hi;
+		this.los[i] = lo;
+		this.ranks[i] = rank;
+		this.modules[i] = module;
+		this.nameEnds[i] = this.namesLength;
+		this.count = i + 1;
+	}
+
+	nameStart(i: number): number {
+		return i === 0 ? 0 : this.nameEnds[i - 1];
+	}
+
+	name(i: number): string {
+		return this.names.toString("utf8", this.nameStart(i), this.nameEnds[i]);
+	}
+
+	/**
+	 * Sorts by address relative to `base` (given as halves), keeps the preferred
+	 * alias at each address, and packs the result. Symbols whose offset is not
+	 * an exact number are left out and counted in `unsafe`.
+	 */
+	compact(baseHi: number, baseLo: number): { table: CompactTable; unsafe: number } {
+		const n = this.count;
+		const his = this.his;
+		const los = this.los;
+		const nameEnds = this.nameEnds;
+		const offsets = new Float64Array(n);
+		const order = new Uint32Array(n);
+		let valid = 0;
+		let unsafe = 0;
+		let sorted = true;
+		let previous = 0;
+		for (let i = 0; i < n; i++) {
+			const offset = (his[i] - baseHi) * TWO_32 + (los[i] - baseLo);
+			if (!Number.isSafeInteger(offset) || offset < 0) {
+				unsafe++;
+				continue;
+			}
+			offsets[i] = offset;
+			if (offset < previous) sorted = false;
+			previous = offset;
+			order[valid++] = i;
+		}
+		const indexes = order.subarray(0, valid);
+		// kallsyms comes nearly sorted (module symbols are not); the index
+		// breaks ties so aliases keep their input order.
+		if (!sorted) indexes.sort((a, b) => offsets[a] - offsets[b] || a - b);
+
+		// One symbol per address, in place: the first one unless a later alias is preferred.
+		let m = 0;
+		for (let k = 0; k < valid; k++) {
+			const i = indexes[k];
+			if (m > 0 && offsets[indexes[m - 1]] === offsets[i]) {
+				if (this.#prefer(i, indexes[m - 1])) indexes[m - 1] = i;
+			} else {
+				indexes[m++] = i;
+			}
+		}
+		if (m === 0) return { table: EMPTY_TABLE, unsafe };
+
+		let total = 0;
+		for (let k = 0; k < m; k++) {
+			const i = indexes[k];
+			total += nameEnds[i] - (i === 0 ? 0 : nameEnds[i - 1]);
+		}
+		const starts = offsets[indexes[m - 1]] < TWO_32 ? new Uint32Array(m) : new Float64Array(m);
+		const nameOffsets = new Uint32Array(m + 1);
+		const names = Buffer.allocUnsafe(total);
+		const modules = this.moduleNames.length < 0xffff ? new Uint16Array(m) : new Uint32Array(m);
+		const collected = this.modules;
+		const source = this.names;
+		let at = 0;
+		// Consecutive symbols' names are adjacent in `source`: copy them a run
+		// at a time (mostly long runs, as kallsyms comes nearly sorted).
+		let runFrom = 0;
+		let runTo = 0;
+		for (let k = 0; k < m; k++) {
+			const i = indexes[k];
+			const nameStart = i === 0 ? 0 : nameEnds[i - 1];
+			if (k === 0 || i !== indexes[k - 1] + 1) {
+				if (k > 0) source.copy(names, runTo, runFrom, nameEnds[indexes[k - 1]]);
+				runFrom = nameStart;
+				runTo = at;
+			}
+			starts[k] = offsets[i];
+			modules[k] = collected[i];
+			nameOffsets[k] = at;
+			at += nameEnds[i] - nameStart;
+		}
+		source.copy(names, runTo, runFrom, nameEnds[indexes[m - 1]]);
+		nameOffsets[m] = at;
+		return { table: { starts, nameOffsets, names, modules, moduleNames: this.moduleNames }, unsafe };
+	}
+
+	/** Whether symbol a is preferred over symbol b at the same address. */
+	#prefer(a: number, b: number): boolean {
+		const entry = (i: number) => ({ name: this.name(i), start: 0, size: 0, rank: this.ranks[i] });
+		return compareSymbolPreference(entry(a), entry(b)) < 0;
+	}
+}
+
+// Set in KernelSymbols' static block: builds a table from packed arrays.
+let adoptTable: (base: bigint, table: CompactTable, status: KernelSymbolsStatus, options: KallsymsOptions) => KernelSymbols;
 
 /**
  * Kernel text symbols, sorted, with binary-search lookup. When kallsyms is
@@ -72,12 +278,16 @@ export class KernelSymbols {
 	/** Lines that did not parse as `ADDRESS TYPE NAME [MODULE]`. */
 	readonly malformedLines: number;
 	readonly #base: bigint;
-	readonly #starts: Float64Array;
-	readonly #ends: Float64Array;
-	readonly #names: string[];
-	// Index into #moduleNames, or -1 for the core kernel.
-	readonly #modules: Int32Array;
-	readonly #moduleNames: string[] = [];
+	readonly #maxSymbolSize: number;
+	#table: CompactTable;
+
+	static {
+		adoptTable = (base, table, status, options) => {
+			const symbols = new KernelSymbols(base, [], status, options);
+			symbols.#table = table;
+			return symbols;
+		};
+	}
 
 	/**
 	 * `base` is the address that entry offsets are relative to. Entries of a
@@ -89,54 +299,26 @@ export class KernelSymbols {
 		status: KernelSymbolsStatus = {},
 		options: KallsymsOptions = {},
 	) {
-		const maxSymbolSize = Math.max(1, options.maxSymbolSize ?? DEFAULT_MAX_IMPLICIT_SIZE);
+		this.#maxSymbolSize = Math.max(1, options.maxSymbolSize ?? DEFAULT_MAX_IMPLICIT_SIZE);
 		this.#base = base;
 		this.malformedLines = status.malformedLines ?? 0;
 		this.unavailableReason = status.unavailableReason;
-		const ranked: { name: string; start: number; size: number; rank: number; module?: string }[] = [];
-		let sorted = true;
+		const collector = new SymbolCollector();
 		for (const entry of entries) {
 			const rank = typeRank(entry.type);
-			if (rank === undefined || !Number.isSafeInteger(entry.offset) || entry.offset < 0) continue;
-			if (ranked.length > 0 && ranked[ranked.length - 1].start > entry.offset) sorted = false;
-			ranked.push({ name: entry.name, start: entry.offset, size: 0, rank, module: entry.module });
+			const offset = entry.offset;
+			if (rank < 0 || !Number.isSafeInteger(offset) || offset < 0) continue;
+			const module = entry.module === undefined ? 0 : collector.moduleId(entry.module);
+			collector.appendNameString(entry.name);
+			const hi = Math.floor(offset / TWO_32);
+			collector.push(hi, offset - hi * TWO_32, rank, module);
 		}
-		// kallsyms comes nearly sorted; skip the sort when it is, it dominates the parse.
-		if (!sorted) ranked.sort((a, b) => a.start - b.start);
-		const chosen: typeof ranked = [];
-		for (const symbol of ranked) {
-			const last = chosen.length - 1;
-			if (last < 0 || chosen[last].start !== symbol.start) chosen.push(symbol);
-			else if (compareSymbolPreference(symbol, chosen[last]) < 0) chosen[last] = symbol;
-		}
-		const moduleIndex = new Map<string, number>();
-		const n = chosen.length;
-		this.#starts = new Float64Array(n);
-		this.#ends = new Float64Array(n);
-		this.#names = new Array<string>(n);
-		this.#modules = new Int32Array(n);
-		for (let i = 0; i < n; i++) {
-			const symbol = chosen[i];
-			const next = i + 1 < n ? chosen[i + 1].start : Number.POSITIVE_INFINITY;
-			this.#starts[i] = symbol.start;
-			this.#ends[i] = Math.min(next, symbol.start + maxSymbolSize);
-			this.#names[i] = symbol.name;
-			let module = -1;
-			if (symbol.module !== undefined) {
-				const known = moduleIndex.get(symbol.module);
-				module = known ?? this.#moduleNames.length;
-				if (known === undefined) {
-					moduleIndex.set(symbol.module, module);
-					this.#moduleNames.push(symbol.module);
-				}
-			}
-			this.#modules[i] = module;
-		}
+		this.#table = collector.count === 0 ? EMPTY_TABLE : collector.compact(0, 0).table;
 	}
 
 	/** Number of distinct text symbols. */
 	get size(): number {
-		return this.#names.length;
+		return this.#table.starts.length;
 	}
 
 	/** The lowest text address, which offsets are relative to (0n when empty). */
@@ -146,49 +328,182 @@ export class KernelSymbols {
 
 	/** The symbol covering a kernel address, or undefined. */
 	lookup(addr: bigint): KernelSymbolHit | undefined {
-		const starts = this.#starts;
-		if (starts.length === 0) return undefined;
+		const table = this.#table;
+		const starts = table.starts;
+		const n = starts.length;
+		if (n === 0) return undefined;
 		const delta = addr - this.#base;
-		if (delta < 0n || delta > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+		if (delta < 0n || delta > MAX_SAFE_DELTA) return undefined;
 		const off = Number(delta);
-		let lo = 0;
-		let hi = starts.length - 1;
 		if (off < starts[0]) return undefined;
+		let lo = 0;
+		let hi = n - 1;
 		while (lo < hi) {
 			const mid = (lo + hi + 1) >>> 1;
 			if (starts[mid] <= off) lo = mid;
 			else hi = mid - 1;
 		}
-		if (off >= this.#ends[lo]) return undefined;
-		const moduleIndex = this.#modules[lo];
-		const hit = { name: this.#names[lo], offset: off - starts[lo] };
-		return moduleIndex < 0 ? hit : { ...hit, module: this.#moduleNames[moduleIndex] };
+		const start = starts[lo];
+		const next = lo + 1 < n ? starts[lo + 1] : Number.POSITIVE_INFINITY;
+		if (off >= Math.min(next, start + this.#maxSymbolSize)) return undefined;
+		const name = table.names.toString("utf8", table.nameOffsets[lo], table.nameOffsets[lo + 1]);
+		const module = table.modules[lo];
+		return module === 0 ? { name, offset: off - start } : { name, offset: off - start, module: table.moduleNames[module - 1] };
 	}
 }
 
-const HEX = /^[0-9a-fA-F]{1,16}$/;
-const MODULE = /^\[[^\]]+\]$/;
+const NEWLINE = 0x0a;
 
 function isSpace(code: number): boolean {
 	return code === 0x20 || (code >= 0x09 && code <= 0x0d);
 }
 
+function hexDigit(code: number): number {
+	if (code >= 0x30 && code <= 0x39) return code - 0x30;
+	const lower = code | 0x20;
+	return lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1;
+}
+
 /**
- * Splits `text[start, end)` at whitespace into `out`, stopping after 5 fields
- * (one more than a valid line has). Returns the count. Hand-rolled: a regex
- * split per line was most of the parse time for 100k+ lines.
+ * kallsyms lines, as bytes, into a {@link SymbolCollector}. A line is
+ * `ADDRESS TYPE NAME [MODULE]`, fields split at ASCII whitespace, lines at
+ * `\n`; the checks are those of the old string parser, so that a name or
+ * module is exactly the UTF-8 text between its separators.
  */
-function splitFields(text: string, start: number, end: number, out: string[]): number {
-	out.length = 0;
-	let i = start;
-	while (i < end && out.length < 5) {
-		while (i < end && isSpace(text.charCodeAt(i))) i++;
-		if (i >= end) break;
-		const from = i;
-		while (i < end && !isSpace(text.charCodeAt(i))) i++;
-		out.push(text.slice(from, i));
+class KallsymsParser {
+	readonly #symbols = new SymbolCollector();
+	// [start, end) of up to 5 fields of the current line.
+	readonly #fields = new Int32Array(10);
+	#malformed = 0;
+	#parsed = 0;
+	#nonZero = 0;
+	#lastModule: Buffer | undefined;
+	#lastModuleId = 0;
+
+	/**
+	 * Parses the lines in `bytes[0, end)`. Returns where the unfinished last
+	 * line starts, for the caller to carry over to the next chunk; with `final`
+	 * that line is parsed too and the result is `end`.
+	 */
+	parse(bytes: Buffer, end: number, final: boolean): number {
+		const fields = this.#fields;
+		let pos = 0;
+		while (pos < end) {
+			let i = pos;
+			let count = 0;
+			while (i < end) {
+				const code = bytes[i];
+				if (code === NEWLINE) break;
+				if (isSpace(code)) {
+					i++;
+					continue;
+				}
+				if (count === 5) {
+					// Already one field too many: the rest does not matter.
+					while (i < end && bytes[i] !== NEWLINE) i++;
+					break;
+				}
+				fields[2 * count] = i++;
+				while (i < end && !isSpace(bytes[i])) i++;
+				fields[2 * count + 1] = i;
+				count++;
+			}
+			if (i >= end && !final) return pos;
+			if (count > 0) this.#line(bytes, count);
+			pos = i + 1;
+		}
+		return end;
 	}
-	return out.length;
+
+	#line(bytes: Buffer, count: number): void {
+		if (count < 3 || count > 4) {
+			this.#malformed++;
+			return;
+		}
+		const fields = this.#fields;
+		const addressEnd = fields[1];
+		if (addressEnd - fields[0] > 16) {
+			this.#malformed++;
+			return;
+		}
+		let hi = 0;
+		let lo = 0;
+		for (let i = fields[0]; i < addressEnd; i++) {
+			const digit = hexDigit(bytes[i]);
+			if (digit < 0) {
+				this.#malformed++;
+				return;
+			}
+			hi = hi * 16 + (lo >>> 28);
+			lo = ((lo << 4) | digit) >>> 0;
+		}
+		// One character: one byte, or (rarely) one UTF-16 unit of UTF-8.
+		const typeStart = fields[2];
+		const typeBytes = fields[3] - typeStart;
+		if (typeBytes !== 1 && bytes.toString("utf8", typeStart, fields[3]).length !== 1) {
+			this.#malformed++;
+			return;
+		}
+		let moduleStart = 0;
+		let moduleEnd = 0;
+		if (count === 4) {
+			// `[name]`, with no `]` inside.
+			moduleStart = fields[6] + 1;
+			moduleEnd = fields[7] - 1;
+			let ok = moduleEnd > moduleStart && bytes[moduleStart - 1] === 0x5b && bytes[moduleEnd] === 0x5d;
+			for (let i = moduleStart; ok && i < moduleEnd; i++) ok = bytes[i] !== 0x5d;
+			if (!ok) {
+				this.#malformed++;
+				return;
+			}
+		}
+		this.#parsed++;
+		if (hi === 0 && lo === 0) return;
+		this.#nonZero++;
+		const rank = typeBytes === 1 ? typeRankOfByte(bytes[typeStart]) : -1;
+		if (rank < 0) return;
+		const module = count === 4 ? this.#moduleId(bytes, moduleStart, moduleEnd) : 0;
+		this.#symbols.appendNameBytes(bytes, fields[4], fields[5]);
+		this.#symbols.push(hi, lo, rank, module);
+	}
+
+	/** A module's id; a module's symbols come in a run, so the last one is checked first. */
+	#moduleId(bytes: Buffer, start: number, end: number): number {
+		const last = this.#lastModule;
+		if (last !== undefined && last.length === end - start && bytes.compare(last, 0, last.length, start, end) === 0) {
+			return this.#lastModuleId;
+		}
+		this.#lastModule = Buffer.from(bytes.subarray(start, end));
+		this.#lastModuleId = this.#symbols.moduleId(bytes.toString("utf8", start, end));
+		return this.#lastModuleId;
+	}
+
+	finish(options: KallsymsOptions): KernelSymbols {
+		let malformedLines = this.#malformed;
+		if (this.#parsed > 0 && this.#nonZero === 0) {
+			return new KernelSymbols(0n, [], { unavailableReason: KALLSYMS_HIDDEN, malformedLines }, options);
+		}
+		const symbols = this.#symbols;
+		const n = symbols.count;
+		if (n === 0) {
+			const unavailableReason = "kallsyms has no text symbols";
+			return new KernelSymbols(0n, [], { unavailableReason, malformedLines }, options);
+		}
+		let baseHi = symbols.his[0];
+		let baseLo = symbols.los[0];
+		for (let i = 1; i < n; i++) {
+			const hi = symbols.his[i];
+			if (hi < baseHi || (hi === baseHi && symbols.los[i] < baseLo)) {
+				baseHi = hi;
+				baseLo = symbols.los[i];
+			}
+		}
+		// Only a stray address far from the kernel's text would not be exact.
+		const { table, unsafe } = symbols.compact(baseHi, baseLo);
+		malformedLines += unsafe;
+		const base = (BigInt(baseHi) << 32n) | BigInt(baseLo);
+		return adoptTable(base, table, { malformedLines }, options);
+	}
 }
 
 /**
@@ -197,87 +512,55 @@ function splitFields(text: string, start: number, end: number, out: string[]): n
  * (kptr_restrict), returns an empty table whose reason is {@link KALLSYMS_HIDDEN}.
  */
 export function parseKallsyms(text: string, options: KallsymsOptions = {}): KernelSymbols {
-	// Addresses as two 32-bit halves: exact, and cheaper than a BigInt per line.
-	const his: number[] = [];
-	const los: number[] = [];
-	const kept: { name: string; type: string; module?: string }[] = [];
-	let malformed = 0;
-	let parsed = 0;
-	let nonZero = 0;
-
-	const fields: string[] = [];
-	let pos = 0;
-	while (pos < text.length) {
-		let end = text.indexOf("\n", pos);
-		if (end < 0) end = text.length;
-		const count = splitFields(text, pos, end, fields);
-		pos = end + 1;
-		if (count === 0) continue;
-		const [address, type, name, moduleField] = fields;
-		if (
-			count < 3 ||
-			count > 4 ||
-			!HEX.test(address) ||
-			type.length !== 1 ||
-			(moduleField !== undefined && !MODULE.test(moduleField))
-		) {
-			malformed++;
-			continue;
-		}
-		parsed++;
-		const split = Math.max(0, address.length - 8);
-		const hi = split === 0 ? 0 : Number.parseInt(address.slice(0, split), 16);
-		const lo = Number.parseInt(address.slice(split), 16);
-		if (hi === 0 && lo === 0) continue;
-		nonZero++;
-		if (typeRank(type) === undefined) continue;
-		his.push(hi);
-		los.push(lo);
-		kept.push(moduleField === undefined ? { name, type } : { name, type, module: moduleField.slice(1, -1) });
-	}
-
-	if (parsed > 0 && nonZero === 0) {
-		return new KernelSymbols(0n, [], { unavailableReason: KALLSYMS_HIDDEN, malformedLines: malformed }, options);
-	}
-	if (kept.length === 0) {
-		const unavailableReason = "kallsyms has no text symbols";
-		return new KernelSymbols(0n, [], { unavailableReason, malformedLines: malformed }, options);
-	}
-
-	let baseHi = his[0];
-	let baseLo = los[0];
-	for (let i = 1; i < kept.length; i++) {
-		if (his[i] < baseHi || (his[i] === baseHi && los[i] < baseLo)) {
-			baseHi = his[i];
-			baseLo = los[i];
-		}
-	}
-	const entries: KernelSymbolEntry[] = [];
-	for (let i = 0; i < kept.length; i++) {
-		const offset = (his[i] - baseHi) * 0x1_0000_0000 + (los[i] - baseLo);
-		// Only a stray address far from the kernel's text would not be exact.
-		if (!Number.isSafeInteger(offset)) {
-			malformed++;
-			continue;
-		}
-		const { name, type, module } = kept[i];
-		entries.push({ name, type, module, offset });
-	}
-	const base = (BigInt(baseHi) << 32n) | BigInt(baseLo);
-	return new KernelSymbols(base, entries, { malformedLines: malformed }, options);
+	const bytes = Buffer.from(text, "utf8");
+	const parser = new KallsymsParser();
+	parser.parse(bytes, bytes.length, true);
+	return parser.finish(options);
 }
 
+// Read size. /proc/kallsyms hands out about a page per read whatever the size;
+// the buffer gathers many before a parse pass.
+const CHUNK = 1 << 18;
+
 /**
- * Reads and parses kallsyms. Never throws: an unreadable file gives an empty
- * table whose `unavailableReason` carries the error.
+ * Reads and parses kallsyms, a chunk at a time (never the whole file at
+ * once: /proc files report size 0, and only the table is kept). Never throws:
+ * an unreadable file gives an empty table whose `unavailableReason` carries
+ * the error.
  */
 export function loadKallsyms(path = "/proc/kallsyms", options: KallsymsOptions = {}): KernelSymbols {
-	let text: string;
+	const parser = new KallsymsParser();
+	let fd: number | undefined;
 	try {
-		text = fs.readFileSync(path, "utf8");
+		fd = fs.openSync(path, "r");
+		let buffer = Buffer.allocUnsafe(CHUNK);
+		let filled = 0;
+		for (;;) {
+			const read = fs.readSync(fd, buffer, filled, buffer.length - filled, null);
+			if (read === 0) break;
+			filled += read;
+			if (filled < buffer.length) continue;
+			const used = parser.parse(buffer, filled, false);
+			if (used === 0) {
+				// One line longer than the buffer.
+				const grown = Buffer.allocUnsafe(buffer.length * 2);
+				buffer.copy(grown, 0, 0, filled);
+				buffer = grown;
+			} else {
+				buffer.copyWithin(0, used, filled);
+				filled -= used;
+			}
+		}
+		parser.parse(buffer, filled, true);
 	} catch (error) {
 		const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 		return new KernelSymbols(0n, [], { unavailableReason: `cannot read ${path}: ${code}` }, options);
+	} finally {
+		if (fd !== undefined) {
+			try {
+				fs.closeSync(fd);
+			} catch {}
+		}
 	}
-	return parseKallsyms(text, options);
+	return parser.finish(options);
 }
