@@ -57,7 +57,6 @@ if (args.child) {
 		for (let i = 0; i < 3; i++) globalThis.gc();
 	};
 	const { loadKallsyms } = await import(pathToFileURL(modulePath).href);
-	// Warm the file system path a little without touching the parser.
 	gc();
 	const before = process.memoryUsage();
 	const t0 = performance.now();

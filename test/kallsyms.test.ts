@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, test } from "node:test";
-import { KALLSYMS_HIDDEN, loadKallsyms, parseKallsyms } from "../source/symbols/kallsyms.js";
+import { KALLSYMS_HIDDEN, KernelSymbols, loadKallsyms, parseKallsyms } from "../source/symbols/kallsyms.js";
 
 const SAMPLE = [
 	"ffffffff81000000 t startup_64",
@@ -104,6 +106,90 @@ describe("parseKallsyms", () => {
 		assert.equal(parsed.base, 0xc1000000n);
 		assert.deepEqual(parsed.lookup(0xc1000104n), { name: "next_fn", offset: 4 });
 	});
+
+	test("input order does not matter: module symbols after the kernel, aliases either way round", () => {
+		const lines = SAMPLE.split("\n").filter((line) => line !== "");
+		const shuffled = [lines[8], lines[10], lines[2], lines[1], lines[9], lines[0], lines[7], lines[3], lines[6]].join("\n");
+		const parsed = parseKallsyms(shuffled);
+		assert.equal(parsed.size, table.size);
+		assert.equal(parsed.base, table.base);
+		for (const line of lines) {
+			const addr = BigInt(`0x${line.slice(0, 16)}`);
+			for (const at of [addr - 1n, addr, addr + 0x7fn]) assert.deepEqual(parsed.lookup(at), table.lookup(at), at.toString(16));
+		}
+		assert.deepEqual(parsed.lookup(0xffffffff81000000n), { name: "_stext", offset: 0 });
+	});
+
+	test("aliases: global beats local beats weak, then fewer leading underscores, then the longer name", () => {
+		const aliases = (...lines: string[]) => parseKallsyms(lines.map((line) => `ffffffff81000000 ${line}`).join("\n")).lookup(0xffffffff81000000n)?.name;
+		assert.equal(aliases("W weak", "t local", "T global"), "global");
+		assert.equal(aliases("w weak", "t local"), "local");
+		assert.equal(aliases("T __do_x", "T do_x", "T _do_x"), "do_x");
+		assert.equal(aliases("T abc", "T abcd", "T ab"), "abcd");
+		assert.equal(aliases("T b", "T a"), "a");
+	});
+
+	test("names and modules are UTF-8", () => {
+		const parsed = parseKallsyms("ffffffff81000000 T naïve_fn\t[mödule]\nffffffff81000010 t 関数\n");
+		assert.deepEqual(parsed.lookup(0xffffffff81000001n), { name: "naïve_fn", module: "mödule", offset: 1 });
+		assert.deepEqual(parsed.lookup(0xffffffff81000010n), { name: "関数", offset: 0 });
+	});
+
+	test("addresses more than 4 GiB apart", () => {
+		const parsed = parseKallsyms("ffffffff81000000 T high_fn\nffff800000001000 t low_fn\nffff800000001000 T low_alias\n");
+		assert.equal(parsed.base, 0xffff800000001000n);
+		assert.equal(parsed.size, 2);
+		assert.deepEqual(parsed.lookup(0xffff800000001008n), { name: "low_alias", offset: 8 });
+		assert.deepEqual(parsed.lookup(0xffffffff81000010n), { name: "high_fn", offset: 0x10 });
+	});
+
+	test("a text address too far from the others to be an exact offset is malformed", () => {
+		const parsed = parseKallsyms("0000000000001000 T tiny\nffffffff81000000 T far\n");
+		assert.equal(parsed.base, 0x1000n);
+		assert.equal(parsed.size, 1);
+		assert.equal(parsed.malformedLines, 1);
+		assert.equal(parsed.lookup(0xffffffff81000000n), undefined);
+	});
+
+	test("more than 65535 modules", () => {
+		const lines = Array.from({ length: 70000 }, (_, i) => `${(0xffffffffc0000000n + BigInt(i * 16)).toString(16)} t fn_${i}\t[mod_${i}]`);
+		const parsed = parseKallsyms(lines.join("\n"));
+		assert.equal(parsed.size, 70000);
+		assert.deepEqual(parsed.lookup(0xffffffffc0000000n + 69999n * 16n + 3n), { name: "fn_69999", module: "mod_69999", offset: 3 });
+		assert.deepEqual(parsed.lookup(0xffffffffc0000000n), { name: "fn_0", module: "mod_0", offset: 0 });
+	});
+});
+
+describe("KernelSymbols", () => {
+	test("builds from entries: text types only, exact offsets only, preferred alias", () => {
+		const table = new KernelSymbols(
+			0xffffffff81000000n,
+			[
+				{ name: "fn", offset: 0x100, type: "T" },
+				{ name: "local_alias", offset: 0x100, type: "t" },
+				{ name: "data", offset: 0x180, type: "D" },
+				{ name: "mod_fn", offset: 0x200, type: "t", module: "xfs" },
+				{ name: "far", offset: 2 ** 40, type: "T" },
+				{ name: "negative", offset: -1, type: "T" },
+				{ name: "fraction", offset: 1.5, type: "T" },
+				{ name: "huge", offset: 2 ** 53, type: "T" },
+			],
+			{ malformedLines: 2 },
+		);
+		assert.equal(table.size, 3);
+		assert.equal(table.malformedLines, 2);
+		assert.deepEqual(table.lookup(0xffffffff81000184n), { name: "fn", offset: 0x84 });
+		assert.deepEqual(table.lookup(0xffffffff81000200n), { name: "mod_fn", module: "xfs", offset: 0 });
+		assert.deepEqual(table.lookup(0xffffffff81000000n + 2n ** 40n + 1n), { name: "far", offset: 1 });
+		assert.equal(table.lookup(0xffffffff81000000n), undefined);
+	});
+
+	test("an empty table", () => {
+		const table = new KernelSymbols(0n, [], { unavailableReason: "why" });
+		assert.equal(table.size, 0);
+		assert.equal(table.unavailableReason, "why");
+		assert.equal(table.lookup(0xffffffff81000000n), undefined);
+	});
 });
 
 describe("loadKallsyms", () => {
@@ -111,6 +197,38 @@ describe("loadKallsyms", () => {
 		const table = loadKallsyms("/nonexistent/kallsyms");
 		assert.equal(table.size, 0);
 		assert.match(table.unavailableReason ?? "", /ENOENT/);
+		assert.match(loadKallsyms(os.tmpdir()).unavailableReason ?? "", /EISDIR/);
+	});
+
+	test("reads in chunks: lines across chunk ends, a line longer than a chunk, no final newline", () => {
+		const lines: string[] = [];
+		for (let i = 0; i < 40000; i++) {
+			const module = i % 3 === 0 ? `\t[mod_${i % 7}]` : "";
+			lines.push(`${(0xffffffff81000000n + BigInt(i * 32)).toString(16)} ${i % 5 === 0 ? "t" : "T"} function_number_${i}${module}`);
+			if (i === 20000) lines.push(`ffffffff90000000 T ${"long_name_".repeat(60000)}`);
+			if (i === 30000) lines.push(`ffffffff81000020 D data_${"x".repeat(1000)}`);
+		}
+		const text = lines.join("\n");
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsprof-kallsyms-"));
+		try {
+			const file = path.join(dir, "kallsyms");
+			fs.writeFileSync(file, text);
+			const loaded = loadKallsyms(file);
+			const parsed = parseKallsyms(text);
+			assert.equal(loaded.size, 40001);
+			assert.equal(loaded.size, parsed.size);
+			assert.equal(loaded.base, parsed.base);
+			assert.equal(loaded.malformedLines, 0);
+			for (let i = 0; i < 40000; i += 7) {
+				const addr = 0xffffffff81000000n + BigInt(i * 32 + 5);
+				assert.deepEqual(loaded.lookup(addr), parsed.lookup(addr));
+				assert.equal(loaded.lookup(addr)?.name, `function_number_${i}`);
+			}
+			assert.equal(loaded.lookup(0xffffffff90000001n)?.name, "long_name_".repeat(60000));
+			assert.deepEqual(loaded.lookup(0xffffffff81000000n + 39999n * 32n), { name: "function_number_39999", offset: 0, module: "mod_1" });
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
 	});
 
 	let text = "";

@@ -98,23 +98,29 @@ const EMPTY_TABLE: CompactTable = {
 	moduleNames: [],
 };
 
+// Collected symbols are stored in blocks, so that growing never copies
+// (nor leaves the old copy behind until the next GC).
+const ENTRY_BLOCK_BITS = 13;
+const ENTRY_BLOCK = 1 << ENTRY_BLOCK_BITS;
+// Words per collected symbol: address high and low halves, rank | module << 2
+// (module ids stay far below 2^30), names block, end of the name in that block.
+const ENTRY_WORDS = 5;
+const NAME_BLOCK = 1 << 18;
+
 /**
- * Text symbols as they come, before sorting and de-duplication, in growable
- * typed arrays: a 64-bit address as two 32-bit halves, the type's rank, the
- * module (index + 1, 0 for none), and the end of the name in `names`, where
- * names are stored back to back.
+ * Text symbols as they come, before sorting and de-duplication: per symbol a
+ * 64-bit address as two 32-bit halves, the type's rank, the module (index + 1,
+ * 0 for none) and where its name is. Names are stored back to back in blocks;
+ * a name starts where the previous symbol's ends, or at 0 in a new block.
  */
 class SymbolCollector {
 	count = 0;
-	his = new Uint32Array(1024);
-	los = new Uint32Array(1024);
-	ranks = new Uint8Array(1024);
-	modules = new Uint32Array(1024);
-	nameEnds = new Uint32Array(1024);
-	names: Buffer = Buffer.allocUnsafe(16384);
-	namesLength = 0;
 	readonly moduleNames: string[] = [];
 	readonly #moduleIds = new Map<string, number>();
+	readonly #entries: Uint32Array[] = [];
+	readonly #nameBlocks: Buffer[] = [];
+	#names: Buffer = Buffer.alloc(0);
+	#namesLength = 0;
 
 	/** Index + 1 of a module name, interned. */
 	moduleId(name: string): number {
@@ -128,56 +134,71 @@ class SymbolCollector {
 	}
 
 	#reserveName(bytes: number): void {
-		const needed = this.namesLength + bytes;
-		if (needed <= this.names.length) return;
-		const grown = Buffer.allocUnsafe(Math.max(needed, this.names.length * 2));
-		this.names.copy(grown, 0, 0, this.namesLength);
-		this.names = grown;
+		if (this.#namesLength + bytes <= this.#names.length) return;
+		this.#names = Buffer.allocUnsafe(Math.max(NAME_BLOCK, bytes));
+		this.#nameBlocks.push(this.#names);
+		this.#namesLength = 0;
 	}
 
 	/** Appends the next symbol's name from bytes; {@link push} then completes it. */
 	appendNameBytes(source: Uint8Array, start: number, end: number): void {
 		this.#reserveName(end - start);
-		const names = this.names;
-		let at = this.namesLength;
+		const names = this.#names;
+		let at = this.#namesLength;
 		for (let i = start; i < end; i++) names[at++] = source[i];
-		this.namesLength = at;
+		this.#namesLength = at;
 	}
 
 	appendNameString(name: string): void {
 		this.#reserveName(Buffer.byteLength(name, "utf8"));
-		this.namesLength += this.names.write(name, this.namesLength, "utf8");
+		this.#namesLength += this.#names.write(name, this.#namesLength, "utf8");
 	}
 
 	push(hi: number, lo: number, rank: number, module: number): void {
 		const i = this.count;
-		if (i === this.his.length) {
-			const capacity = i * 2;
-			const grow = <T extends Uint8Array | Uint32Array>(from: T, to: T): T => {
-				to.set(from);
-				return to;
-			};
-			this.his = grow(this.his, new Uint32Array(capacity));
-			this.los = grow(this.los, new Uint32Array(capacity));
-			this.ranks = grow(this.ranks, new Uint8Array(capacity));
-			this.modules = grow(this.modules, new Uint32Array(capacity));
-			this.nameEnds = grow(this.nameEnds, new Uint32Array(capacity));
-		}
-		this.his[i] = hi;
-		this.los[i] = lo;
-		this.ranks[i] = rank;
-		this.modules[i] = module;
-		this.nameEnds[i] = this.namesLength;
+		const slot = (i & (ENTRY_BLOCK - 1)) * ENTRY_WORDS;
+		if (slot === 0) this.#entries.push(new Uint32Array(ENTRY_BLOCK * ENTRY_WORDS));
+		const block = this.#entries[i >>> ENTRY_BLOCK_BITS];
+		block[slot] = hi;
+		block[slot + 1] = lo;
+		block[slot + 2] = rank | (module << 2);
+		block[slot + 3] = this.#nameBlocks.length - 1;
+		block[slot + 4] = this.#namesLength;
 		this.count = i + 1;
 	}
 
-	nameStart(i: number): number {
-		return i === 0 ? 0 : this.nameEnds[i - 1];
+	/** Word `word` of symbol i. */
+	#word(i: number, word: number): number {
+		return this.#entries[i >>> ENTRY_BLOCK_BITS][(i & (ENTRY_BLOCK - 1)) * ENTRY_WORDS + word];
 	}
 
-	name(i: number): string {
-		return this.names.toString("utf8", this.nameStart(i), this.nameEnds[i]);
+	#nameStart(i: number): number {
+		return i > 0 && this.#word(i - 1, 3) === this.#word(i, 3) ? this.#word(i - 1, 4) : 0;
 	}
+
+	#name(i: number): string {
+		return this.#nameBlocks[this.#word(i, 3)].toString("utf8", this.#nameStart(i), this.#word(i, 4));
+	}
+
+	/** The lowest address, as [high half, low half]. */
+	lowest(): [number, number] {
+		let baseHi = this.#word(0, 0);
+		let baseLo = this.#word(0, 1);
+		for (let i = 1; i < this.count; i++) {
+			const hi = this.#word(i, 0);
+			const lo = this.#word(i, 1);
+			if (hi < baseHi || (hi === baseHi && lo < baseLo)) {
+				baseHi = hi;
+				baseLo = lo;
+			}
+		}
+		return [baseHi, baseLo];
+	}
+
+	// compact() runs once per process, mostly before the JIT has seen its code:
+	// each loop is a function of its own, so that optimizing one loop (on-stack
+	// replacement) does not compile the loops after it without type feedback,
+	// only to throw that code away on reaching them.
 
 	/**
 	 * Sorts by address relative to `base` (given as halves), keeps the preferred
@@ -185,35 +206,56 @@ class SymbolCollector {
 	 * an exact number are left out and counted in `unsafe`.
 	 */
 	compact(baseHi: number, baseLo: number): { table: CompactTable; unsafe: number } {
-		const n = this.count;
-		const his = this.his;
-		const los = this.los;
-		const nameEnds = this.nameEnds;
-		const offsets = new Float64Array(n);
-		const order = new Uint32Array(n);
-		let valid = 0;
-		let unsafe = 0;
-		let sorted = true;
-		let previous = 0;
-		for (let i = 0; i < n; i++) {
-			const offset = (his[i] - baseHi) * TWO_32 + (los[i] - baseLo);
-			if (!Number.isSafeInteger(offset) || offset < 0) {
-				unsafe++;
-				continue;
-			}
-			offsets[i] = offset;
-			if (offset < previous) sorted = false;
-			previous = offset;
-			order[valid++] = i;
-		}
-		const indexes = order.subarray(0, valid);
-		// kallsyms comes nearly sorted (module symbols are not); the index
-		// breaks ties so aliases keep their input order.
-		if (!sorted) indexes.sort((a, b) => offsets[a] - offsets[b] || a - b);
+		const offsets = new Float64Array(this.count);
+		const { indexes, sorted, highest } = this.#offsets(baseHi, baseLo, offsets);
+		const unsafe = this.count - indexes.length;
+		// Stable, so that aliases keep their input order.
+		if (!sorted) sortIndexes(indexes, offsets, highest);
+		const chosen = indexes.subarray(0, this.#dedupe(indexes, offsets));
+		const m = chosen.length;
+		if (m === 0) return { table: EMPTY_TABLE, unsafe };
+		const table = {
+			starts: highest < TWO_32 ? new Uint32Array(m) : new Float64Array(m),
+			nameOffsets: new Uint32Array(m + 1),
+			names: Buffer.allocUnsafe(this.#totalNameBytes(chosen)),
+			modules: this.moduleNames.length < 0xffff ? new Uint16Array(m) : new Uint32Array(m),
+			moduleNames: this.moduleNames,
+		};
+		this.#pack(chosen, offsets, table);
+		return { table, unsafe };
+	}
 
-		// One symbol per address, in place: the first one unless a later alias is preferred.
+	/**
+	 * Fills `offsets` (by symbol) and returns the symbols whose offset is exact,
+	 * in input order, whether that is sorted, and the highest offset.
+	 */
+	#offsets(
+		baseHi: number,
+		baseLo: number,
+		offsets: Float64Array,
+	): { indexes: Uint32Array; sorted: boolean; highest: number } {
+		const indexes = new Uint32Array(this.count);
+		let valid = 0;
+		let sorted = true;
+		let highest = 0;
+		for (let i = 0; i < this.count; i++) {
+			const offset = (this.#word(i, 0) - baseHi) * TWO_32 + (this.#word(i, 1) - baseLo);
+			if (!Number.isSafeInteger(offset) || offset < 0) continue;
+			offsets[i] = offset;
+			if (offset < highest) sorted = false;
+			else highest = offset;
+			indexes[valid++] = i;
+		}
+		return { indexes: indexes.subarray(0, valid), sorted, highest };
+	}
+
+	/**
+	 * One symbol per address, in place in the sorted `indexes`: the first one
+	 * unless a later alias is preferred. Returns how many are left.
+	 */
+	#dedupe(indexes: Uint32Array, offsets: Float64Array): number {
 		let m = 0;
-		for (let k = 0; k < valid; k++) {
+		for (let k = 0; k < indexes.length; k++) {
 			const i = indexes[k];
 			if (m > 0 && offsets[indexes[m - 1]] === offsets[i]) {
 				if (this.#prefer(i, indexes[m - 1])) indexes[m - 1] = i;
@@ -221,46 +263,113 @@ class SymbolCollector {
 				indexes[m++] = i;
 			}
 		}
-		if (m === 0) return { table: EMPTY_TABLE, unsafe };
+		return m;
+	}
 
+	#totalNameBytes(chosen: Uint32Array): number {
 		let total = 0;
-		for (let k = 0; k < m; k++) {
-			const i = indexes[k];
-			total += nameEnds[i] - (i === 0 ? 0 : nameEnds[i - 1]);
-		}
-		const starts = offsets[indexes[m - 1]] < TWO_32 ? new Uint32Array(m) : new Float64Array(m);
-		const nameOffsets = new Uint32Array(m + 1);
-		const names = Buffer.allocUnsafe(total);
-		const modules = this.moduleNames.length < 0xffff ? new Uint16Array(m) : new Uint32Array(m);
-		const collected = this.modules;
-		const source = this.names;
+		for (let k = 0; k < chosen.length; k++) total += this.#word(chosen[k], 4) - this.#nameStart(chosen[k]);
+		return total;
+	}
+
+	/** Fills `table` with the `chosen` symbols, in order. */
+	#pack(chosen: Uint32Array, offsets: Float64Array, table: CompactTable): void {
+		const { starts, nameOffsets, names, modules } = table;
 		let at = 0;
-		// Consecutive symbols' names are adjacent in `source`: copy them a run
-		// at a time (mostly long runs, as kallsyms comes nearly sorted).
+		// Consecutive symbols' names are adjacent in a block: copy them a run at
+		// a time (mostly whole blocks, as kallsyms comes nearly sorted).
+		let runBlock = -1;
 		let runFrom = 0;
+		let runEnd = 0;
 		let runTo = 0;
-		for (let k = 0; k < m; k++) {
-			const i = indexes[k];
-			const nameStart = i === 0 ? 0 : nameEnds[i - 1];
-			if (k === 0 || i !== indexes[k - 1] + 1) {
-				if (k > 0) source.copy(names, runTo, runFrom, nameEnds[indexes[k - 1]]);
+		for (let k = 0; k < chosen.length; k++) {
+			const i = chosen[k];
+			const block = this.#word(i, 3);
+			const nameStart = this.#nameStart(i);
+			const nameEnd = this.#word(i, 4);
+			if (block !== runBlock || nameStart !== runEnd) {
+				if (runBlock >= 0) this.#nameBlocks[runBlock].copy(names, runTo, runFrom, runEnd);
+				runBlock = block;
 				runFrom = nameStart;
 				runTo = at;
 			}
+			runEnd = nameEnd;
 			starts[k] = offsets[i];
-			modules[k] = collected[i];
+			modules[k] = this.#word(i, 2) >>> 2;
 			nameOffsets[k] = at;
-			at += nameEnds[i] - nameStart;
+			at += nameEnd - nameStart;
 		}
-		source.copy(names, runTo, runFrom, nameEnds[indexes[m - 1]]);
-		nameOffsets[m] = at;
-		return { table: { starts, nameOffsets, names, modules, moduleNames: this.moduleNames }, unsafe };
+		if (runBlock >= 0) this.#nameBlocks[runBlock].copy(names, runTo, runFrom, runEnd);
+		nameOffsets[chosen.length] = at;
 	}
 
 	/** Whether symbol a is preferred over symbol b at the same address. */
 	#prefer(a: number, b: number): boolean {
-		const entry = (i: number) => ({ name: this.name(i), start: 0, size: 0, rank: this.ranks[i] });
+		const entry = (i: number) => ({ name: this.#name(i), start: 0, size: 0, rank: this.#word(i, 2) & 3 });
 		return compareSymbolPreference(entry(a), entry(b)) < 0;
+	}
+}
+
+/**
+ * Sorts `indexes` by `keys[index]`, stably. Keys below 2^32 (kernel text and
+ * modules span about 1 GiB) take two passes of a 16-bit LSD radix sort: a few
+ * milliseconds and 2 MB of typed arrays for 120k symbols, where a comparator
+ * sort takes several times that in time and in short-lived heap.
+ */
+function sortIndexes(indexes: Uint32Array, keys: Float64Array, highest: number): void {
+	const n = indexes.length;
+	if (highest >= TWO_32) {
+		const array = Array.from({ length: n }, (_, k) => indexes[k]);
+		array.sort((a, b) => keys[a] - keys[b] || a - b);
+		indexes.set(array);
+		return;
+	}
+	const ownKeys = new Uint32Array(n);
+	for (let k = 0; k < n; k++) ownKeys[k] = keys[indexes[k]];
+	const otherIndexes = new Uint32Array(n);
+	const otherKeys = new Uint32Array(n);
+	const counts = new Uint32Array(1 << 16);
+	radixPass(indexes, ownKeys, otherIndexes, otherKeys, counts, 0);
+	radixPass(otherIndexes, otherKeys, indexes, ownKeys, counts, 16);
+}
+
+/** One stable pass of the radix sort, on bits [shift, shift + 16) of the keys. */
+function radixPass(
+	indexes: Uint32Array,
+	keys: Uint32Array,
+	toIndexes: Uint32Array,
+	toKeys: Uint32Array,
+	counts: Uint32Array,
+	shift: number,
+): void {
+	counts.fill(0);
+	countDigits(keys, counts, shift);
+	let sum = 0;
+	for (let digit = 0; digit < counts.length; digit++) {
+		const count = counts[digit];
+		counts[digit] = sum;
+		sum += count;
+	}
+	scatter(indexes, keys, toIndexes, toKeys, counts, shift);
+}
+
+function countDigits(keys: Uint32Array, counts: Uint32Array, shift: number): void {
+	for (let k = 0; k < keys.length; k++) counts[(keys[k] >>> shift) & 0xffff]++;
+}
+
+function scatter(
+	indexes: Uint32Array,
+	keys: Uint32Array,
+	toIndexes: Uint32Array,
+	toKeys: Uint32Array,
+	counts: Uint32Array,
+	shift: number,
+): void {
+	for (let k = 0; k < keys.length; k++) {
+		const key = keys[k];
+		const at = counts[(key >>> shift) & 0xffff]++;
+		toIndexes[at] = indexes[k];
+		toKeys[at] = key;
 	}
 }
 
@@ -358,17 +467,19 @@ function isSpace(code: number): boolean {
 	return code === 0x20 || (code >= 0x09 && code <= 0x0d);
 }
 
-function hexDigit(code: number): number {
-	if (code >= 0x30 && code <= 0x39) return code - 0x30;
-	const lower = code | 0x20;
-	return lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1;
+// Byte -> hex digit value, or -1.
+const HEX_DIGITS = new Int8Array(256).fill(-1);
+for (let digit = 0; digit < 16; digit++) {
+	HEX_DIGITS[digit.toString(16).charCodeAt(0)] = digit;
+	HEX_DIGITS[digit.toString(16).toUpperCase().charCodeAt(0)] = digit;
 }
 
 /**
  * kallsyms lines, as bytes, into a {@link SymbolCollector}. A line is
  * `ADDRESS TYPE NAME [MODULE]`, fields split at ASCII whitespace, lines at
- * `\n`; the checks are those of the old string parser, so that a name or
- * module is exactly the UTF-8 text between its separators.
+ * `\n`. A name or module is the UTF-8 text between its separators, and a
+ * line is valid or malformed exactly as if the text were split as a string
+ * (the type, for one, is one UTF-16 unit).
  */
 class KallsymsParser {
 	readonly #symbols = new SymbolCollector();
@@ -426,17 +537,25 @@ class KallsymsParser {
 			this.#malformed++;
 			return;
 		}
-		let hi = 0;
-		let lo = 0;
+		// In pieces of at most 24 bits (the top 4, middle 6 and last 6 hex
+		// digits): small integers, where 32-bit halves would be boxed numbers
+		// in code that has not been optimized yet.
+		let top = 0;
+		let middle = 0;
+		let low = 0;
 		for (let i = fields[0]; i < addressEnd; i++) {
-			const digit = hexDigit(bytes[i]);
+			const digit = HEX_DIGITS[bytes[i]];
 			if (digit < 0) {
 				this.#malformed++;
 				return;
 			}
-			hi = hi * 16 + (lo >>> 28);
-			lo = ((lo << 4) | digit) >>> 0;
+			const fromEnd = addressEnd - i;
+			if (fromEnd > 12) top = (top << 4) | digit;
+			else if (fromEnd > 6) middle = (middle << 4) | digit;
+			else low = (low << 4) | digit;
 		}
+		const hi = top * 0x1_0000 + (middle >>> 8);
+		const lo = (middle & 0xff) * 0x100_0000 + low;
 		// One character: one byte, or (rarely) one UTF-16 unit of UTF-8.
 		const typeStart = fields[2];
 		const typeBytes = fields[3] - typeStart;
@@ -484,20 +603,11 @@ class KallsymsParser {
 			return new KernelSymbols(0n, [], { unavailableReason: KALLSYMS_HIDDEN, malformedLines }, options);
 		}
 		const symbols = this.#symbols;
-		const n = symbols.count;
-		if (n === 0) {
+		if (symbols.count === 0) {
 			const unavailableReason = "kallsyms has no text symbols";
 			return new KernelSymbols(0n, [], { unavailableReason, malformedLines }, options);
 		}
-		let baseHi = symbols.his[0];
-		let baseLo = symbols.los[0];
-		for (let i = 1; i < n; i++) {
-			const hi = symbols.his[i];
-			if (hi < baseHi || (hi === baseHi && symbols.los[i] < baseLo)) {
-				baseHi = hi;
-				baseLo = symbols.los[i];
-			}
-		}
+		const [baseHi, baseLo] = symbols.lowest();
 		// Only a stray address far from the kernel's text would not be exact.
 		const { table, unsafe } = symbols.compact(baseHi, baseLo);
 		malformedLines += unsafe;
