@@ -12,8 +12,14 @@
 //               first drain of `tsprof top`);
 //   - retained: heapUsed and external (Buffers, typed arrays) after a full GC
 //               with that first image still referenced, minus the same before
-//               it; plus the process RSS at that point and its peak RSS;
-//   - median:   the median of --runs further loads (warm page cache and JIT);
+//               it;
+//   - RSS:      before the first load, its peak through the first load (what
+//               `tsprof top` pays), after it and a GC, and the peak after all
+//               loads (garbage from the repeated loads included);
+//   - median:   the median of --runs further loads (warm page cache and JIT),
+//               in wall time and in CPU time of the whole process (which
+//               includes V8's compiler threads, but not time lost to other
+//               processes on a busy machine);
 //   - digest:   a hash of every stored symbol (name, start, end) and of the
 //               lookups at start - 1, start, the middle, end - 1 and end of
 //               each, so that two versions can be checked to resolve alike.
@@ -59,13 +65,18 @@ if (args.child) {
 	const t0 = performance.now();
 	const image = readElfFile(file);
 	const first = performance.now() - t0;
+	const peakAfterFirst = process.resourceUsage().maxRSS * 1024;
 	gc();
 	const after = process.memoryUsage();
 	const runs = [];
+	const cpu = [];
 	for (let i = 0; i < Number(args.runs); i++) {
+		const startCpu = process.cpuUsage();
 		const start = performance.now();
 		readElfFile(file);
 		runs.push(performance.now() - start);
+		const used = process.cpuUsage(startCpu);
+		cpu.push((used.user + used.system) / 1000);
 	}
 	const result = {
 		file,
@@ -73,8 +84,11 @@ if (args.child) {
 		skipped: image.skippedSymbols,
 		first,
 		runs,
+		cpu,
 		heap: after.heapUsed - before.heapUsed,
 		external: after.external - before.external,
+		rssBefore: before.rss,
+		peakAfterFirst,
 		rssAfter: after.rss,
 		peakRss: process.resourceUsage().maxRSS * 1024,
 	};
@@ -144,10 +158,13 @@ for (const file of files) {
 			.map((ms) => ms.toFixed(0))
 			.join(", ")}); first load in the process ${result.first.toFixed(1)} ms`,
 	);
+	console.log(`  cpu:      ${median(result.cpu).toFixed(1)} ms median of the same loads, CPU time of all threads`);
 	console.log(
 		`  retained: ${mib(result.heap + result.external)} (heap ${mib(result.heap)}, external ${mib(result.external)})`,
 	);
-	console.log(`  RSS:      ${mib(result.rssAfter)} after the first load and GC; peak ${mib(result.peakRss)}`);
+	console.log(
+		`  RSS:      ${mib(result.rssBefore)} before, peak ${mib(result.peakAfterFirst)} through the first load, ${mib(result.rssAfter)} after it and GC; peak ${mib(result.peakRss)} after all ${result.runs.length + 1} loads`,
+	);
 	if (result.digest) {
 		console.log(`  lookups:  ${result.digest} (${result.digestMs.toFixed(0)} ms; RSS ${mib(result.rssEnd)} after)`);
 	}

@@ -267,6 +267,65 @@ describe("readElf on gcc fixtures", { skip }, () => {
 		}
 	});
 
+	test("names without a NUL inside the name cap are skipped and counted, not read past", () => {
+		const elf = Buffer.from(fs.readFileSync(bin("pie")));
+		const shoff = Number(elf.readBigUInt64LE(40));
+		const section = (i: number) => ({
+			type: elf.readUInt32LE(shoff + i * 64 + 4),
+			offset: Number(elf.readBigUInt64LE(shoff + i * 64 + 24)),
+			size: Number(elf.readBigUInt64LE(shoff + i * 64 + 32)),
+			link: elf.readUInt32LE(shoff + i * 64 + 40),
+		});
+		const sections = Array.from({ length: elf.readUInt16LE(60) }, (_, i) => section(i));
+		const symtab = sections.find((s) => s.type === 2);
+		assert.ok(symtab !== undefined);
+		const strtab = sections[symtab.link];
+		// .strtab without a single NUL: every .symtab name runs off the table's end.
+		elf.fill(0x41, strtab.offset, strtab.offset + strtab.size);
+		fs.writeFileSync(bin("nonul"), elf);
+		const image = readElfFile(bin("nonul"));
+		// Defined functions in .symtab, as readelf lists them before the original was spoiled.
+		let table = "";
+		let functions = 0;
+		for (const line of run("readelf", ["-sW", bin("pie")]).split("\n")) {
+			table = /^Symbol table '([^']+)'/.exec(line)?.[1] ?? table;
+			const fields = line.trim().split(/\s+/);
+			if (table !== ".symtab" || fields.length < 8 || !/^\d+:$/.test(fields[0])) continue;
+			const defined = fields[6] !== "UND" && Number.parseInt(fields[1], 16) !== 0;
+			if ((fields[3] === "FUNC" || fields[3] === "IFUNC") && defined) functions++;
+		}
+		assert.ok(functions >= 5);
+		assert.equal(image.skippedSymbols, functions);
+		const main = nmText(bin("pie")).get("main");
+		assert.ok(main !== undefined);
+		assert.equal(image.symbols.lookup(main), undefined, "main is only in .symtab");
+		// .dynsym has its own string table, untouched.
+		for (const symbol of image.symbols) assert.doesNotMatch(symbol.name, /AAAA/);
+	});
+
+	test("a name longer than the 64 KiB cap is skipped; the names after it still resolve", () => {
+		const long = `f${"x".repeat(70_000)}`;
+		const src = bin("long.c");
+		fs.writeFileSync(
+			src,
+			`int ${long}(int x) { return x + 1; }\n` +
+				`int after_long(int x) { return ${long}(x) * 2; }\n` +
+				"int main(void) { return after_long(1) & 1; }\n",
+		);
+		run("gcc", ["-O0", "-o", bin("long"), src]);
+		const image = readElfFile(bin("long"));
+		assert.equal(image.skippedSymbols, 1);
+		const nm = nmText(bin("long"));
+		for (const name of ["after_long", "main"]) {
+			const addr = nm.get(name);
+			assert.ok(addr !== undefined, `nm lists ${name}`);
+			assert.deepEqual(image.symbols.lookup(addr), { name, offset: 0 });
+		}
+		const addr = nm.get(long);
+		assert.ok(addr !== undefined);
+		assert.notEqual(image.symbols.lookup(addr)?.name, long);
+	});
+
 	test("a FIFO at the path does not block", { skip: haveTool("mkfifo") ? false : "needs mkfifo" }, () => {
 		run("mkfifo", [bin("fifo")]);
 		assert.throws(

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { loadPerfMap, parsePerfMap, perfMapPath } from "../source/symbols/perf-map.js";
-import { SymbolTable } from "../source/symbols/symbol-table.js";
+import { PackedSymbols, type SymbolEntry, SymbolTable } from "../source/symbols/symbol-table.js";
 
 const V8_STYLE = [
 	"7f0000001000 40 LazyCompile:~foo /app/x.js:1",
@@ -132,6 +132,165 @@ describe("SymbolTable", () => {
 		assert.equal(table.lookup(-5), undefined);
 		assert.equal(table.lookup(Number.POSITIVE_INFINITY), undefined);
 		assert.equal(new SymbolTable([]).lookup(0), undefined);
+	});
+});
+
+/** mulberry32: small, fast, deterministic. */
+function prng(seed: number): () => number {
+	let state = seed >>> 0;
+	return () => {
+		state = (state + 0x6d2b79f5) >>> 0;
+		let t = state;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
+	};
+}
+
+/** NUL-terminated names laid out as a string table, and where each one starts. */
+function stringTable(names: readonly Buffer[]): { bytes: Buffer; offsets: number[] } {
+	const offsets: number[] = [];
+	const parts: Buffer[] = [Buffer.from([0])];
+	let at = 1;
+	for (const name of names) {
+		offsets.push(at);
+		parts.push(name, Buffer.from([0]));
+		at += name.length + 1;
+	}
+	return { bytes: Buffer.concat(parts), offsets };
+}
+
+/** Every stored symbol, and lookups around each one's start and end. */
+function resolutions(table: SymbolTable): unknown[] {
+	const out: unknown[] = [];
+	for (const symbol of table) {
+		out.push(symbol);
+		for (const at of [symbol.start - 1, symbol.start, symbol.start + 1, symbol.end - 1, symbol.end]) {
+			out.push(table.lookup(at));
+		}
+	}
+	return out;
+}
+
+describe("SymbolTable from PackedSymbols", () => {
+	// Aliases that exercise every preference rule on bytes: underscores, equal
+	// lengths, prefixes, non-ASCII (where bytes and UTF-16 order or count
+	// differently: U+E000 sorts after U+1F600 in UTF-8, before it in UTF-16),
+	// and invalid UTF-8, which decodes to U+FFFD.
+	const INVALID_UTF8 = [
+		[0xff, 0x41],
+		[0xfe, 0x41],
+		[0x5f, 0xc3],
+		[0xc3, 0xa9, 0x80],
+	];
+	const NAMES = [
+		"malloc",
+		"__libc_malloc",
+		"_malloc",
+		"free",
+		"frex",
+		"a",
+		"b",
+		"ab",
+		"ba",
+		"abc",
+		"_",
+		"__",
+		"___x",
+		"_Z3foov",
+		"café",
+		"cafe",
+		"\u{1F600}x",
+		"x\u{1F600}",
+		"\uE000y",
+		"\uE000",
+		"\u{1F600}",
+	]
+		.map((name) => Buffer.from(name))
+		.concat(INVALID_UTF8.map((bytes) => Buffer.from(bytes)));
+
+	/** The same random symbols as entries and packed (names split over two string tables), in the same order. */
+	function randomTables(seed: number, count: number, spread: number): [SymbolTable, SymbolTable] {
+		const random = prng(seed);
+		const int = (below: number) => Math.floor(random() * below);
+		const tables = [stringTable(NAMES), stringTable([...NAMES].reverse())];
+		const packed = new PackedSymbols();
+		const ids = tables.map((table) => packed.addStrings(table.bytes));
+		const entries: SymbolEntry[] = [];
+		for (let i = 0; i < count; i++) {
+			const start = 0x1000 + int(count / 3) * spread;
+			const size = int(3) === 0 ? 0 : 1 + int(64);
+			const maxEnd = int(4) === 0 ? start + int(200) : undefined;
+			const rank = int(3);
+			const name = int(NAMES.length);
+			const table = int(2);
+			const offset = tables[table].offsets[table === 0 ? name : NAMES.length - 1 - name];
+			entries.push({ name: NAMES[name].toString("utf8"), start, size, maxEnd, rank });
+			assert.ok(packed.add(start, size, maxEnd, rank, ids[table], offset, NAMES[name].length));
+		}
+		return [new SymbolTable(entries), new SymbolTable(packed)];
+	}
+
+	test("resolves exactly as the same symbols given as entries", () => {
+		// Small (comparison sort), large (radix sort), and spread over more than 2^32 bytes.
+		for (const [seed, count, spread] of [
+			[1, 300, 16],
+			[2, 9000, 16],
+			[3, 9000, 2 ** 22],
+		]) {
+			const [fromEntries, fromPacked] = randomTables(seed, count, spread);
+			assert.ok(fromEntries.size > count / 4, "many addresses");
+			assert.ok(fromEntries.size < count, "and aliases at some of them");
+			assert.deepEqual(resolutions(fromPacked), resolutions(fromEntries), `seed ${seed}`);
+		}
+	});
+
+	test("many symbols sharing names resolve (their names stay in the string table, not copied per symbol)", () => {
+		const packed = new PackedSymbols();
+		const { bytes, offsets } = stringTable([Buffer.from("shared"), Buffer.from("other")]);
+		const id = packed.addStrings(bytes);
+		for (let i = 0; i < 1000; i++) {
+			const other = i % 7 === 0;
+			packed.add(0x1000 + i * 16, 8, undefined, 0, id, offsets[other ? 1 : 0], other ? 5 : 6);
+		}
+		const table = new SymbolTable(packed);
+		assert.equal(table.size, 1000);
+		assert.deepEqual(table.lookup(0x1000 + 7 * 16 + 3), { name: "other", offset: 3 });
+		assert.deepEqual(table.lookup(0x1000 + 999 * 16), { name: "shared", offset: 0 });
+		assert.equal(table.lookup(0x1000 + 8), undefined);
+	});
+
+	test("bad input: addresses are skipped, names outside their table and ranks are refused", () => {
+		const packed = new PackedSymbols();
+		const { bytes, offsets } = stringTable([Buffer.from("ok")]);
+		const id = packed.addStrings(bytes);
+		assert.equal(packed.add(-1, 4, undefined, 0, id, offsets[0], 2), false);
+		assert.equal(packed.add(2 ** 53, 4, undefined, 0, id, offsets[0], 2), false);
+		assert.equal(packed.add(0x10, 1.5, undefined, 0, id, offsets[0], 2), false);
+		assert.throws(() => packed.add(0x10, 4, undefined, 0, id, offsets[0], 4), RangeError);
+		assert.throws(() => packed.add(0x10, 4, undefined, 0, id, offsets[0], 0), RangeError);
+		assert.throws(() => packed.add(0x10, 4, undefined, 0, id + 1, offsets[0], 2), RangeError);
+		assert.throws(() => packed.add(0x10, 4, undefined, 256, id, offsets[0], 2), RangeError);
+		assert.equal(packed.add(0x20, 4, Number.NaN, 0, id, offsets[0], 2), true);
+		const table = new SymbolTable(packed);
+		assert.equal(table.size, 1);
+		assert.deepEqual(table.lookup(0x23), { name: "ok", offset: 3 });
+		assert.equal(new SymbolTable(new PackedSymbols()).lookup(0), undefined);
+	});
+
+	test("the best alias so far is not decoded again for each rival", () => {
+		// A long non-ASCII name that beats 200k rivals at its address: decoding
+		// it per comparison would be 200k x 60 KB.
+		const long = Buffer.from("é".repeat(30_000));
+		const { bytes, offsets } = stringTable([long, Buffer.from("é")]);
+		const packed = new PackedSymbols();
+		const id = packed.addStrings(bytes);
+		packed.add(0x1000, 16, undefined, 0, id, offsets[0], long.length);
+		for (let i = 0; i < 200_000; i++) packed.add(0x1000, 16, undefined, 0, id, offsets[1], 2);
+		const started = performance.now();
+		const table = new SymbolTable(packed);
+		assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`);
+		assert.equal(table.lookup(0x1000)?.name, "é".repeat(30_000));
 	});
 });
 

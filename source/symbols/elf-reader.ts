@@ -15,7 +15,7 @@
  * counted in {@link ElfImage.skippedSymbols} instead of failing the file.
  */
 import fs from "node:fs";
-import { type SymbolEntry, SymbolTable } from "./symbol-table.js";
+import { PackedSymbols, SymbolTable } from "./symbol-table.js";
 
 /** Why an ELF file was rejected; lets callers count failures by kind. */
 export type ElfErrorCode =
@@ -299,31 +299,48 @@ function sectionBytes(reader: Reader, section: Section, cap: number, what: strin
 }
 
 /**
- * Decodes NUL-terminated names from one string table. Total bytes scanned are
+ * Finds NUL-terminated names in one string table. Total bytes scanned are
  * budgeted: a table without NULs and many symbols pointing into it would
- * otherwise cost symbols x name-cap in time and in string memory.
+ * otherwise cost symbols x name-cap in time.
  */
 class StringTable {
-	readonly #bytes: Buffer;
+	readonly bytes: Buffer;
 	readonly #what: string;
 	#budget: number;
+	// Set once a name has run past the cap: see nameLength.
+	#capped = false;
 
 	constructor(bytes: Buffer, what: string) {
-		this.#bytes = bytes;
+		this.bytes = bytes;
 		this.#what = what;
 		// Names share tails in real tables (ld merges suffixes), hence the slack.
 		this.#budget = 4 * bytes.length + (1 << 20);
 	}
 
-	nameAt(offset: number): string | undefined {
-		const bytes = this.#bytes;
-		if (offset >= bytes.length) return undefined;
+	/** Length in bytes of the name at `offset`, or -1 if it is empty or has no NUL within the name cap. */
+	nameLength(offset: number): number {
+		const bytes = this.bytes;
+		if (offset >= bytes.length) return -1;
 		const limit = Math.min(bytes.length, offset + MAX_NAME_BYTES);
-		const nul = bytes.subarray(offset, limit).indexOf(0);
-		this.#budget -= nul < 0 ? limit - offset : nul;
+		let nul: number;
+		if (!this.#capped) {
+			// The fast search, bounded only by the table's end. The first name
+			// without a NUL inside the cap costs one search past the cap (at most
+			// the table), and switches this table to the capped search.
+			nul = bytes.indexOf(0, offset);
+			if (nul < 0 || nul >= limit) {
+				this.#capped = true;
+				nul = -1;
+			}
+		} else {
+			// A subarray per name: slower, but never reads past the cap.
+			nul = bytes.subarray(offset, limit).indexOf(0);
+			if (nul >= 0) nul += offset;
+		}
+		this.#budget -= nul < 0 ? limit - offset : nul - offset;
 		if (this.#budget < 0) throw new ElfError("malformed", `${this.#what}: names exceed the string table's budget`);
-		if (nul <= 0) return undefined;
-		return bytes.toString("utf8", offset, offset + nul);
+		if (nul <= offset) return -1;
+		return nul - offset;
 	}
 }
 
@@ -336,8 +353,21 @@ function bindingRank(binding: number): number {
 }
 
 interface SymbolCollector {
-	readonly entries: SymbolEntry[];
+	readonly symbols: PackedSymbols;
 	skipped: number;
+}
+
+/** u64() on a DataView; the symbol loop reads through one, which is cheaper than Buffer's readers. */
+function u64At(view: DataView, off: number): number {
+	const hi = view.getUint32(off + 4, true);
+	if (hi >= 0x200000) return UNREPRESENTABLE;
+	return hi * 0x1_0000_0000 + view.getUint32(off, true);
+}
+
+/** Whether the symbol at `off` is a defined function. */
+function isFunction(view: DataView, off: number): boolean {
+	const kind = view.getUint8(off + 4) & 0xf;
+	return (kind === STT_FUNC || kind === STT_GNU_IFUNC) && view.getUint16(off + 6, true) !== SHN_UNDEF;
 }
 
 function readSymbols(
@@ -358,35 +388,62 @@ function readSymbols(
 	}
 	const symbols = sectionBytes(reader, table, MAX_SYMTAB_BYTES, what);
 	const strings = new StringTable(sectionBytes(reader, strSection, MAX_STRTAB_BYTES, `${what} strings`), what);
+	const view = new DataView(symbols.buffer, symbols.byteOffset, symbols.length);
 	const count = Math.floor(symbols.length / SYM_SIZE);
-	// Entry 0 is the reserved null symbol.
+	// Counted first, so that the columns are sized by the functions rather
+	// than by the whole table.
+	const functions = countFunctions(view, count);
+	if (functions === 0) return;
+	out.symbols.reserve(functions);
+	addFunctions(view, count, strings, out.symbols.addStrings(strings.bytes), sections, loads, out);
+}
+
+// The two loops over a symbol table are functions of their own: see the note
+// on hot loops in symbol-table.ts.
+
+/** Defined functions among symbols 1..count-1 (entry 0 is the reserved null symbol). */
+function countFunctions(view: DataView, count: number): number {
+	let functions = 0;
+	for (let i = 1; i < count; i++) if (isFunction(view, i * SYM_SIZE)) functions++;
+	return functions;
+}
+
+/** Adds the usable functions among symbols 1..count-1 to `out`, and counts the unusable ones. */
+function addFunctions(
+	view: DataView,
+	count: number,
+	strings: StringTable,
+	stringsId: number,
+	sections: readonly Section[],
+	loads: readonly LoadSegment[],
+	out: SymbolCollector,
+): void {
 	for (let i = 1; i < count; i++) {
 		const off = i * SYM_SIZE;
-		const info = symbols[off + 4];
-		const kind = info & 0xf;
-		if (kind !== STT_FUNC && kind !== STT_GNU_IFUNC) continue;
-		const shndx = symbols.readUInt16LE(off + 6);
-		if (shndx === SHN_UNDEF) continue;
-		const value = u64(symbols, off + 8);
-		const size = u64(symbols, off + 16);
+		if (!isFunction(view, off)) continue;
+		const value = u64At(view, off + 8);
+		const size = u64At(view, off + 16);
 		if (value <= 0 || size < 0 || value + size > Number.MAX_SAFE_INTEGER) {
 			// value 0 is a placeholder (e.g. a discarded weak definition), not an error.
 			if (value !== 0) out.skipped++;
 			continue;
 		}
-		const name = strings.nameAt(symbols.readUInt32LE(off));
-		if (name === undefined) {
+		const nameStart = view.getUint32(off, true);
+		const nameLength = strings.nameLength(nameStart);
+		if (nameLength < 0) {
 			out.skipped++;
 			continue;
 		}
-		const binding = info >> 4;
-		out.entries.push({
-			name,
-			start: value,
+		const binding = view.getUint8(off + 4) >> 4;
+		out.symbols.add(
+			value,
 			size,
-			maxEnd: size === 0 ? containerEnd(value, shndx, sections, loads) : undefined,
-			rank: (size > 0 ? 4 : 0) + bindingRank(binding),
-		});
+			size === 0 ? containerEnd(value, view.getUint16(off + 6, true), sections, loads) : undefined,
+			(size > 0 ? 4 : 0) + bindingRank(binding),
+			stringsId,
+			nameStart,
+			nameLength,
+		);
 	}
 }
 
@@ -450,7 +507,7 @@ export function readElf(fd: number, fileSize: number): ElfImage {
 	const program = readProgramHeaders(reader, phoff, phnum, phentsize, sections);
 	const buildId = readBuildId(reader, program, sections);
 
-	const collector: SymbolCollector = { entries: [], skipped: 0 };
+	const collector: SymbolCollector = { symbols: new PackedSymbols(), skipped: 0 };
 	// Only the first table of each kind: a hostile file could list one huge
 	// table many times over.
 	const symtab = sections.find((s) => s.type === SHT_SYMTAB);
@@ -463,7 +520,7 @@ export function readElf(fd: number, fileSize: number): ElfImage {
 		machine,
 		...(buildId === undefined ? {} : { buildId }),
 		loads: program.loads,
-		symbols: new SymbolTable(collector.entries),
+		symbols: new SymbolTable(collector.symbols),
 		skippedSymbols: collector.skipped,
 	};
 }
