@@ -89,7 +89,7 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 	await new Promise<void>((resolve) => {
 		const timers: NodeJS.Timeout[] = [];
 		const stop = () => {
-			for (const t of timers) clearInterval(t);
+			for (const t of timers) clearTimeout(t);
 			process.off("SIGINT", stop);
 			process.off("SIGTERM", stop);
 			resolve();
@@ -98,7 +98,15 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 		process.on("SIGTERM", stop);
 		if (options.durationS !== undefined) timers.push(setTimeout(stop, options.durationS * 1000));
 		timers.push(setInterval(progress, out.isTTY ? 1000 : 5000));
-		timers.push(setInterval(save, CHECKPOINT_MS));
+		// Checkpoints: every 5 s, unless encoding takes so long that they would
+		// cost more than 1/20 of a core; then as often as that allows.
+		const checkpoint = () => {
+			const t0 = performance.now();
+			save();
+			const next = Math.max(CHECKPOINT_MS, 20 * (performance.now() - t0));
+			timers.push(setTimeout(checkpoint, next));
+		};
+		timers.push(setTimeout(checkpoint, CHECKPOINT_MS));
 	});
 
 	await session.close();
