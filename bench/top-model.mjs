@@ -2,7 +2,8 @@
 // Cost of `tsprof top`'s model (and optionally its Ink view) on a realistic
 // synthetic stream, without a kernel.
 //
-// Usage: node --import tsx bench/top-model.mjs [--seconds 60] [--runs 5] [--ink] [--root DIR]
+// Usage: node --import tsx bench/top-model.mjs [--seconds 60] [--runs 5]
+//          [--ink [--size 160x45] [--gap MS]] [--root DIR]
 //
 // The stream: 99 Hz on 2 busy CPUs (≈200 samples/s), drained every 250 ms.
 // Two hot processes burn both CPUs in a handful of stacks; ~48 background
@@ -17,8 +18,12 @@
 // then the rows of the view (process list, function table, search, the
 // visible lines' text), unfiltered, with a pid filter and with kernel
 // frames hidden. Prints the median ms per refresh and per batch, and the
-// share of one core that adds up to. `--ink` also renders the App at
-// 160x45 into a fake terminal once per refresh and times it.
+// share of one core that adds up to. `--ink` also renders the App (at
+// `--size`, 160x45 by default) into a fake terminal once per refresh and
+// times its CPU; frames are `--gap` ms apart (40 by default, past Ink's 30 fps
+// throttle; `--gap 1000` paces them like a live top, whose caches are cold by
+// the next frame, and costs more per frame). Run it with NODE_ENV=production,
+// as `tsprof top` runs React.
 // `--root DIR` benchmarks another checkout's source/ (for before/after); run
 // it from DIR, whose tsconfig.json tsx needs for the JSX of the App.
 import { EventEmitter } from "node:events";
@@ -32,6 +37,8 @@ const { values: args } = parseArgs({
 		seconds: { type: "string", default: "60" },
 		runs: { type: "string", default: "5" },
 		ink: { type: "boolean", default: false },
+		size: { type: "string", default: "160x45" },
+		gap: { type: "string", default: "40" },
 		root: { type: "string", default: new URL("..", import.meta.url).pathname },
 	},
 });
@@ -48,7 +55,7 @@ const DRAIN_MS = 250;
 const REFRESH_MS = 1000;
 const VISIBLE_FUNCTIONS = 36;
 const VISIBLE_PROCESSES = 20;
-const WIDTH = 160;
+const [WIDTH, HEIGHT] = args.size.split("x").map(Number);
 
 /** Deterministic PRNG (mulberry32), so before and after see the same stream. */
 function rng(seed) {
@@ -96,8 +103,16 @@ function buildWorld(random) {
 				: `func_${i}_${module.slice(module.lastIndexOf("/") + 1)}`;
 		return { name, module, kernel: false };
 	});
-	const hotAlpha = { name: "hot_alpha", module: "/opt/bench/ratio", kernel: false };
-	const hotBeta = { name: "hot_beta", module: "/opt/bench/ratio", kernel: false };
+	const hotAlpha = {
+		name: "hot_alpha",
+		module: "/opt/bench/ratio",
+		kernel: false,
+	};
+	const hotBeta = {
+		name: "hot_beta",
+		module: "/opt/bench/ratio",
+		kernel: false,
+	};
 
 	/** A stack, innermost first: user frames from the pool, sometimes a kernel tail. */
 	const randomStack = (depth = int(10, 30)) => {
@@ -171,12 +186,18 @@ function* stream(seed) {
 					const proc = hot[cpu];
 					let x = random();
 					let s = 0;
-					while (s < proc.weights.length - 1 && x > proc.weights[s]) x -= proc.weights[s++];
+					while (s < proc.weights.length - 1 && x > proc.weights[s])
+						x -= proc.weights[s++];
 					add(proc, proc.pid + (i % 2), s, proc.stacks[s]);
 				} else if (t > 20_000 && t <= 30_000 && r < 0.97) {
 					// The storm: a compiler that lives for one drain.
 					const pid = stormPid++;
-					const proc = { pid, startNs: BigInt(t) * 1_000_000n + BigInt(pid), comm: "cc1plus", exe: "/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus" };
+					const proc = {
+						pid,
+						startNs: BigInt(t) * 1_000_000n + BigInt(pid),
+						comm: "cc1plus",
+						exe: "/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus",
+					};
 					add(proc, pid, 0, randomStack(world.int(10, 20)));
 					live.push(proc);
 				} else {
@@ -190,7 +211,10 @@ function* stream(seed) {
 			const proc = live.pop();
 			exited.push({ pid: proc.pid, startNs: proc.startNs });
 		}
-		yield { timeMs: t, batch: { samples: [...counts.values()], exited, timeMs: t } };
+		yield {
+			timeMs: t,
+			batch: { samples: [...counts.values()], exited, timeMs: t },
+		};
 	}
 }
 
@@ -200,17 +224,34 @@ const median = (xs) => {
 };
 const p95 = (xs) => {
 	const s = [...xs].sort((a, b) => a - b);
-	return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.floor(s.length * 0.95))];
+	return s.length === 0
+		? 0
+		: s[Math.min(s.length - 1, Math.floor(s.length * 0.95))];
 };
 
-/** What the view derives once a refresh, for one filter. */
+/** What the view derives once a refresh, for one filter, as the App does. */
 function view(data, filter, sort, cache) {
 	const processes = model.processRows(data, filter.pids);
-	const table = model.functionTable(data, filter, sort);
-	const functions = model.searchFunctions(table.rows, filter.search);
+	// The App orders only the rows the cursor can reach (a page or two);
+	// a checkout without functionCounts sorts them all.
+	const functions = model.functionCounts
+		? model.sortFunctions(
+				model.searchFunctions(
+					model.functionCounts(data, filter).rows,
+					filter.search,
+				),
+				sort,
+				3 * VISIBLE_FUNCTIONS,
+			)
+		: model.searchFunctions(
+				model.functionTable(data, filter, sort).rows,
+				filter.search,
+			);
 	let chars = 0;
-	for (const row of processes.slice(0, VISIBLE_PROCESSES)) chars += format.processLine(row, WIDTH).length;
-	for (const row of functions.slice(0, VISIBLE_FUNCTIONS)) chars += format.functionLine(row, WIDTH).length;
+	for (const row of processes.slice(0, VISIBLE_PROCESSES))
+		chars += format.processLine(row, WIDTH).length;
+	for (const row of functions.slice(0, VISIBLE_FUNCTIONS))
+		chars += format.functionLine(row, WIDTH).length;
 	cache.chars = chars;
 	return functions;
 }
@@ -228,7 +269,7 @@ async function inkRenderer() {
 	const stdout = Object.assign(new EventEmitter(), {
 		isTTY: true,
 		columns: WIDTH,
-		rows: 45,
+		rows: HEIGHT,
 		bytes: 0,
 		last: "",
 		write(chunk) {
@@ -263,9 +304,15 @@ async function inkRenderer() {
 		stdout,
 		draw(data) {
 			if (instance) instance.rerender(element(data));
-			else instance = render(element(data), { stdout, patchConsole: false, exitOnCtrlC: false });
+			else
+				instance = render(element(data), {
+					stdout,
+					patchConsole: false,
+					exitOnCtrlC: false,
+				});
 			// An error screen is cheap to draw: make sure the numbers are the App's.
-			if (!stdout.last.includes("FUNCTION")) throw new Error(`the App did not draw:\n${stdout.last}`);
+			if (!stdout.last.includes("FUNCTION"))
+				throw new Error(`the App did not draw:\n${stdout.last}`);
 		},
 		unmount() {
 			instance?.unmount();
@@ -301,7 +348,9 @@ async function run(seed, ink) {
 		}
 		if (ink) {
 			// Past Ink's 30 fps throttle, so the frame is drawn now, not on a timer.
-			await new Promise((r) => setTimeout(r, 40));
+			await new Promise((r) =>
+				setTimeout(r, Number(args.gap)),
+			);
 			// CPU time rather than wall time: a busy machine stretches the wall clock.
 			const cpu0 = process.cpuUsage();
 			ink.draw(data);
@@ -309,7 +358,25 @@ async function run(seed, ink) {
 			refreshMs.ink.push((cpu.user + cpu.system) / 1000);
 		}
 	}
-	return { batchMs, refreshMs, samples };
+	return { batchMs, refreshMs, samples, data };
+}
+
+/** The parts of a refresh, timed on the last window of a run. */
+function parts(data) {
+	const time = (f, n = 100) => {
+		for (let i = 0; i < 10; i++) f();
+		const t = performance.now();
+		for (let i = 0; i < n; i++) f();
+		return (performance.now() - t) / n;
+	};
+	const rows = model.functionTable(data, FILTERS.all).rows.length;
+	return {
+		rows,
+		processes: model.processRows(data, []).length,
+		total: time(() => model.functionTable(data, FILTERS.all, "total")),
+		self: time(() => model.functionTable(data, FILTERS.all, "self")),
+		processRows: time(() => model.processRows(data, [])),
+	};
 }
 
 const results = [];
@@ -329,11 +396,31 @@ console.log(`tsprof top model bench: ${root}`);
 console.log(
 	`  stream: ${SECONDS} s, ${Math.round(measured[0].samples / SECONDS)} samples/s, batches every ${DRAIN_MS} ms, ${RUNS} runs (first one is warm-up)`,
 );
-console.log(`  per batch   (accumulator.add):           median ${f(median(batches))} ms  p95 ${f(p95(batches))} ms`);
-console.log(`  per refresh (take+advance+rows, all):    median ${f(median(refresh))} ms  p95 ${f(p95(refresh))} ms`);
-console.log(`  per refresh, pid filter:                 median ${f(median(all((r) => r.refreshMs.pid)))} ms`);
-console.log(`  per refresh, kernel hidden:              median ${f(median(all((r) => r.refreshMs.user)))} ms`);
+console.log(
+	`  per batch   (accumulator.add):           median ${f(median(batches))} ms  p95 ${f(p95(batches))} ms`,
+);
+console.log(
+	`  per refresh (take+advance+rows, all):    median ${f(median(refresh))} ms  p95 ${f(p95(refresh))} ms`,
+);
+console.log(
+	`  per refresh, pid filter:                 median ${f(median(all((r) => r.refreshMs.pid)))} ms`,
+);
+console.log(
+	`  per refresh, kernel hidden:              median ${f(median(all((r) => r.refreshMs.user)))} ms`,
+);
+const last = parts(measured.at(-1).data);
+console.log(
+	`  last window: ${last.rows} functions, ${last.processes} process rows; functionTable ${f(last.total)} ms (by self ${f(last.self)} ms), processRows ${f(last.processRows)} ms`,
+);
 const ink = all((r) => r.refreshMs.ink);
-if (ink.length > 0) console.log(`  per refresh, Ink App render 160x45 (CPU): median ${f(median(ink))} ms  p95 ${f(p95(ink))} ms`);
-const costMs = median(batches) * perSecond + median(refresh) + (ink.length > 0 ? median(ink) : 0);
-console.log(`  ≈ ${f(costMs)} ms of CPU per second = ${((costMs / 1000) * 100).toFixed(3)}% of one core (model${ink.length > 0 ? " + Ink" : ""} only)`);
+if (ink.length > 0)
+	console.log(
+		`  per refresh, Ink App render ${args.size} (CPU): median ${f(median(ink))} ms  p95 ${f(p95(ink))} ms`,
+	);
+const costMs =
+	median(batches) * perSecond +
+	median(refresh) +
+	(ink.length > 0 ? median(ink) : 0);
+console.log(
+	`  ≈ ${f(costMs)} ms of CPU per second = ${((costMs / 1000) * 100).toFixed(3)}% of one core (model${ink.length > 0 ? " + Ink" : ""} only)`,
+);

@@ -3,10 +3,17 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { stripVTControlCharacters } from "node:util";
 import { type TopIo, type TopOptions, top } from "../source/commands/top.js";
 import { UserError } from "../source/errors.js";
 import { decodeProfile } from "../source/output/pprof.js";
-import { FakeSource, systemBatch } from "./ui/fake-source.js";
+import {
+	batch,
+	FakeSource,
+	sample,
+	systemBatch,
+	user,
+} from "./ui/fake-source.js";
 import { FakeTtyIn, FakeTtyOut, until } from "./ui/fake-terminal.js";
 
 const ENTER_ALT = "\u001B[?1049h";
@@ -271,6 +278,63 @@ describe("top on a terminal", () => {
 		assert.match(names[1] ?? "", /^tsprof-\d{8}-\d{6}\.pb\.gz$/);
 		for (const bytes of sink.files.values())
 			assert.ok(decodeProfile(bytes).samples.length > 0);
+	});
+
+	test("every frame fits in rows - 1 lines and the width, with 200-character names, at 160x45 and 80x24", async () => {
+		const mangled = `_ZN3app${"VeryLongNamespaceComponent".repeat(8)}9TransformINS_5ValueEEEvRKT_`;
+		assert.ok(mangled.length > 200);
+		const long = batch(
+			Array.from({ length: 40 }, (_, i) =>
+				sample(
+					100,
+					[
+						user("main"),
+						user(`${mangled}${i}`, `/opt/${"x".repeat(150)}/lib.so`),
+						user(`leaf_${"y".repeat(180)}_${i}`),
+					],
+					40 - i,
+				),
+			),
+		);
+		for (const [columns, rows] of [
+			[160, 45],
+			[80, 24],
+		] as const) {
+			const source = new FakeSource({
+				initial: [systemBatch(), long],
+				repeat: long,
+				everyMs: 10,
+			});
+			const { stdout, stdin, io } = ttyIo();
+			stdout.resize(columns, rows);
+			const running = top({ ...OPTIONS, delayS: 0.03 }, source, io);
+			await until(() => stdout.output.includes("leaf_"), 3000, "a refresh");
+			for (const key of ["\t", "\u001B[B", "s", "?", "?", "\r"]) {
+				stdin.write(key);
+				await new Promise((resolve) => setTimeout(resolve, 60));
+			}
+			stdin.write("q");
+			await running;
+			// Each frame is one write: erase the previous one, then the lines.
+			const frames = stdout.chunks
+				.map((chunk) => stripVTControlCharacters(chunk))
+				.filter((text) => text.includes("tsprof top"));
+			assert.ok(frames.length >= 3, `${frames.length} frames`);
+			for (const frame of frames) {
+				const lines = frame.replace(/\n$/, "").split("\n");
+				assert.ok(
+					lines.length <= rows - 1,
+					`${columns}x${rows}: a frame of ${lines.length} lines`,
+				);
+				for (const line of lines)
+					assert.ok(line.length <= columns, `${columns}x${rows}: ${line}`);
+			}
+			assert.ok(frames.some((f) => /\[\.\] _ZN3appVeryLong\S*… /.test(f)));
+			assert.ok(
+				frames.some((f) => /CALLERS/.test(f)),
+				"the call graph",
+			);
+		}
 	});
 
 	test("-n stops the interactive view too", async () => {

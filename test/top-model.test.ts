@@ -19,6 +19,7 @@ import {
 	DEFAULT_CONFIG,
 	emptyTopData,
 	type FunctionSort,
+	functionCounts,
 	functionTable,
 	IntervalAccumulator,
 	NO_FILTER,
@@ -27,6 +28,7 @@ import {
 	searchFunctions,
 	selfCpuPercent,
 	snapshot,
+	sortFunctions,
 	type TopConfig,
 	type TopData,
 	windowMs,
@@ -361,6 +363,41 @@ describe("functions", () => {
 			functionTable(twins, NO_FILTER).rows.map((r) => r.module),
 			["/a", "/b"],
 		);
+	});
+
+	test("with a limit, the first rows are those of the full sort, and none is lost", () => {
+		let seed = 7;
+		const random = (n: number) => {
+			seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+			return (seed >>> 8) % n;
+		};
+		for (let round = 0; round < 30; round++) {
+			const n = 1 + random(400);
+			const samples = Array.from({ length: n }, (_, i) =>
+				// Few distinct counts, so ties (broken by name) are common.
+				sample(
+					1 + random(3),
+					[user("main"), user(`f${random(n)}_${i}`)],
+					1 + random(4),
+				),
+			);
+			const data = run([[batch(samples)]]);
+			const rows = functionCounts(data, NO_FILTER).rows;
+			for (const sort of ["total", "self"] as const) {
+				const full = functionTable(data, NO_FILTER, sort).rows.map(
+					(r) => r.key,
+				);
+				for (const limit of [0, 1, 2, 5, 17, Math.floor(n / 3), n]) {
+					const partial = sortFunctions(rows, sort, limit).map((r) => r.key);
+					assert.deepEqual(
+						partial.slice(0, limit),
+						full.slice(0, limit),
+						`n ${n} limit ${limit} ${sort}`,
+					);
+					assert.deepEqual([...partial].sort(), [...full].sort());
+				}
+			}
+		}
 	});
 
 	test("the window's running totals equal counting every stack, as intervals come and leave", () => {

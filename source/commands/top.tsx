@@ -64,9 +64,9 @@ const NOTICE_MS = 5000;
 
 /**
  * Loads Ink, React and the view. Without NODE_ENV, React picks its
- * development build, which spends about 3.5× the CPU per frame on checks
- * (7 against 2 ms at 160×45, bench/top-model.mjs --ink): set it first,
- * unless the user chose. Batch mode never loads React at all.
+ * development build, which about doubles the CPU of a frame (53 against
+ * 25 ms at 160×45 before the rows were trimmed, bench/top-model.mjs --ink):
+ * set it first, unless the user chose. Batch mode never loads React at all.
  */
 async function loadView() {
 	process.env.NODE_ENV ??= "production";

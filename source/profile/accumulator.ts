@@ -15,7 +15,10 @@ export interface ProfileMeta {
 
 export class ProfileAccumulator {
 	private readonly frameIds = new Map<Frame, number>();
-	private readonly merged = new Map<string, { sample: Sample; value: number }>();
+	private readonly merged = new Map<
+		string,
+		{ sample: Sample; value: number }
+	>();
 	private total = 0;
 
 	/** Adds samples; a stack seen before for the same thread adds to its value. */
@@ -47,13 +50,15 @@ export class ProfileAccumulator {
 	/** Distinct processes among the samples. */
 	processCount(): number {
 		const seen = new Set<string>();
-		for (const { sample } of this.merged.values()) seen.add(`${sample.pid}:${sample.startNs}`);
+		for (const { sample } of this.merged.values())
+			seen.add(`${sample.pid}:${sample.startNs}`);
 		return seen.size;
 	}
 
 	toProfile(meta: ProfileMeta): Profile {
 		const samples: Sample[] = [];
-		for (const { sample, value } of this.merged.values()) samples.push({ ...sample, value });
+		for (const { sample, value } of this.merged.values())
+			samples.push({ ...sample, value });
 		return { ...meta, samples };
 	}
 

@@ -16,7 +16,13 @@ export function replaySource(profile: Profile): LiveSource {
 			if (!delivered) {
 				delivered = true;
 				// After the caller's subscribe returns, as a live drain would.
-				queueMicrotask(() => listener({ samples: profile.samples, exited: [], timeMs: Date.now() }));
+				queueMicrotask(() =>
+					listener({
+						samples: profile.samples,
+						exited: [],
+						timeMs: Date.now(),
+					}),
+				);
 			}
 			return () => listeners.delete(listener);
 		},

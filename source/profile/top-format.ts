@@ -73,12 +73,21 @@ export function processHeader(width: number): string {
 	return fit(`${fixed}EXE`, width);
 }
 
-/** The text of a process row; a grouped row reads `comm ×count` and has no single pid. */
-export function processLine(row: ProcessRow, width: number): string {
+/** The cells of a process row: one, the executable last. */
+export function processCells(row: ProcessRow, width: number): Cells {
 	const pid = row.count > 1 ? "-" : String(row.pids[0] ?? "");
 	const comm = row.count > 1 ? `${row.comm} ×${row.count}` : row.comm;
 	const fixed = `${right(pid, PID_W)} ${fit(comm, COMM_W)} ${right(formatPercent(row.cpuPercent), CPU_W)} ${right(formatCount(row.samples), SAMPLES_W)} `;
-	return fit(fixed + (row.exe || "-"), width);
+	return {
+		left: fit(fixed + (row.exe || "-"), width).trimEnd(),
+		at: width,
+		last: "",
+	};
+}
+
+/** The text of a process row; a grouped row reads `comm ×count` and has no single pid. */
+export function processLine(row: ProcessRow, width: number): string {
+	return cellsLine(processCells(row, width), width);
 }
 
 const PCT_W = 7;
@@ -112,14 +121,37 @@ export function functionHeader(
 	);
 }
 
-/** The text of a function row: self %, total %, kernel marker, name, short module. */
-export function functionLine(row: FunctionRow, width: number): string {
+/**
+ * A line as two cells: `left` from the first column, `last` from column
+ * `at` on, neither padded. The view draws them apart, so that the blanks
+ * between a short name and its module are never written: Ink spends
+ * microseconds on every character it is given, blanks included.
+ */
+export interface Cells {
+	readonly left: string;
+	readonly at: number;
+	readonly last: string;
+}
+
+/** The line the cells make in `width` columns. */
+export function cellsLine(cells: Cells, width: number): string {
+	return fit(cells.left.padEnd(cells.at) + cells.last, width);
+}
+
+/** The cells of a function row: self %, total %, kernel marker and name; then the short module. */
+export function functionCells(row: FunctionRow, width: number): Cells {
 	const fixed = `${right(formatPercent(row.selfPercent), FIRST_PCT_W)} ${right(formatPercent(row.totalPercent), PCT_W)} ${frameMarker(row.kernel)} `;
 	const [nameW, moduleW] = nameAndModuleWidths(width, fixed.length);
-	return fit(
-		`${fixed}${fit(row.name, nameW)} ${fit(moduleLabel(row.module), moduleW)}`,
-		width,
-	);
+	return {
+		left: `${fixed}${fit(row.name, nameW)}`.trimEnd(),
+		at: fixed.length + nameW + 1,
+		last: fit(moduleLabel(row.module), moduleW).trimEnd(),
+	};
+}
+
+/** The text of a function row: self %, total %, kernel marker, name, short module. */
+export function functionLine(row: FunctionRow, width: number): string {
+	return cellsLine(functionCells(row, width), width);
 }
 
 export function edgeHeader(title: string, width: number): string {
@@ -128,14 +160,20 @@ export function edgeHeader(title: string, width: number): string {
 	return fit(`${fixed}${fit(title, nameW)} ${fit("MODULE", moduleW)}`, width);
 }
 
-/** A caller or callee of the call-graph panel. */
-export function edgeLine(edge: CallEdge, width: number): string {
+/** The cells of a caller or callee: samples, share and name; then the short module. */
+export function edgeCells(edge: CallEdge, width: number): Cells {
 	const fixed = `${right(formatCount(edge.samples), SAMPLES_W)} ${right(formatPercent(edge.percent), PCT_W)} ${frameMarker(edge.kernel)} `;
 	const [nameW, moduleW] = nameAndModuleWidths(width, fixed.length);
-	return fit(
-		`${fixed}${fit(edge.name, nameW)} ${fit(moduleLabel(edge.module), moduleW)}`,
-		width,
-	);
+	return {
+		left: `${fixed}${fit(edge.name, nameW)}`.trimEnd(),
+		at: fixed.length + nameW + 1,
+		last: fit(moduleLabel(edge.module), moduleW).trimEnd(),
+	};
+}
+
+/** A caller or callee of the call-graph panel. */
+export function edgeLine(edge: CallEdge, width: number): string {
+	return cellsLine(edgeCells(edge, width), width);
 }
 
 /** How a header segment should stand out; the view maps tones to colours, batch mode ignores them. */

@@ -6,8 +6,11 @@
  * Batches go into an {@link IntervalAccumulator} (the only mutable part, owned
  * by the command, O(samples × depth) per batch). Once per refresh the command
  * closes the interval and folds it into an immutable {@link TopData} with
- * {@link advance}; the view derives rows from that with {@link snapshot} (or its
- * parts), as often as filters change, without touching the sampler.
+ * {@link advance}, which also keeps the window's sums up to date; the view
+ * derives rows from that with {@link snapshot} (or its parts), as often as
+ * filters change, without touching the sampler. Functions are sorted by total,
+ * as perf top -g does, or by self; a screen orders only the rows it can reach
+ * ({@link sortFunctions} with a limit).
  */
 import type { LiveBatch, ProcessKey } from "./live.js";
 import type { Frame, Sample } from "./model.js";
@@ -275,7 +278,9 @@ export class IntervalAccumulator {
 		)
 			return cached;
 		const id =
-			cached && cached.startNs === sample.startNs ? cached.id : processId(sample);
+			cached && cached.startNs === sample.startNs
+				? cached.id
+				: processId(sample);
 		let info = this.#processes.get(id);
 		if (!info || info.comm !== sample.comm || info.exe !== sample.exe) {
 			info = {
@@ -303,7 +308,7 @@ export class IntervalAccumulator {
 			hash = (Math.imul(hash, 0x01000193) ^ tally.id) | 0;
 		}
 		// Threads of a process are not shown apart, so they share a stack.
-		let bucket = this.#buckets.get(hash);
+		const bucket = this.#buckets.get(hash);
 		let stack: MutableStack | undefined;
 		if (bucket) {
 			for (const candidate of bucket) {
@@ -316,7 +321,7 @@ export class IntervalAccumulator {
 		if (!stack) {
 			stack = this.#newStack(id, sample, path.slice());
 			if (bucket) bucket.push(stack);
-			else this.#buckets.set(hash, (bucket = [stack]));
+			else this.#buckets.set(hash, [stack]);
 		}
 		stack.value += value;
 		for (const tally of stack.tallies) tally.total += value;
@@ -681,18 +686,67 @@ function byName(a: FunctionRow, b: FunctionRow): number {
 	);
 }
 
-const COMPARE: Record<FunctionSort, (a: FunctionRow, b: FunctionRow) => number> =
-	{
-		total: (a, b) => b.total - a.total || b.self - a.self || byName(a, b),
-		self: (a, b) => b.self - a.self || b.total - a.total || byName(a, b),
-	};
+const COMPARE: Record<
+	FunctionSort,
+	(a: FunctionRow, b: FunctionRow) => number
+> = {
+	total: (a, b) => b.total - a.total || b.self - a.self || byName(a, b),
+	self: (a, b) => b.self - a.self || b.total - a.total || byName(a, b),
+};
 
-/** Sorts `rows` in place by `sort` and returns them. */
+/**
+ * `rows` by `sort`, in a new array. With `limit`, only the first `limit`
+ * rows are in order and the rest follow in no particular order: a screen
+ * shows a few dozen of a few thousand functions, and selecting them first
+ * takes O(n) comparisons where a full sort takes O(n log n), most of a
+ * refresh's model work.
+ */
 export function sortFunctions(
-	rows: FunctionRow[],
+	rows: readonly FunctionRow[],
 	sort: FunctionSort,
+	limit = rows.length,
 ): FunctionRow[] {
-	return rows.sort(COMPARE[sort]);
+	const compare = COMPARE[sort];
+	const items = rows.slice();
+	// Below a quarter of the rows the selection pays for itself.
+	if (limit * 4 >= items.length) return items.sort(compare);
+	selectFirst(items, Math.max(0, limit), compare);
+	const head = items.slice(0, limit).sort(compare);
+	for (let i = 0; i < head.length; i++) items[i] = head[i] as FunctionRow;
+	return items;
+}
+
+/**
+ * Moves the `k` first items by `compare` to the front, in no order
+ * (Hoare's FIND, as Wirth writes it). `compare` must be a total order.
+ */
+function selectFirst<T>(
+	items: T[],
+	k: number,
+	compare: (a: T, b: T) => number,
+): void {
+	if (k <= 0 || k >= items.length) return;
+	const nth = k - 1;
+	let lo = 0;
+	let hi = items.length - 1;
+	while (lo < hi) {
+		const pivot = items[(lo + hi) >>> 1] as T;
+		let i = lo;
+		let j = hi;
+		while (i <= j) {
+			while (compare(items[i] as T, pivot) < 0) i++;
+			while (compare(pivot, items[j] as T) < 0) j--;
+			if (i <= j) {
+				const swap = items[i] as T;
+				items[i] = items[j] as T;
+				items[j] = swap;
+				i++;
+				j--;
+			}
+		}
+		if (j < nth) lo = i;
+		if (nth < i) hi = j;
+	}
 }
 
 /** The counted function table of a window under a filter. */
@@ -759,7 +813,16 @@ export function functionTable(
 	filter: CountFilter,
 	sort: FunctionSort = DEFAULT_SORT,
 ): FunctionTable {
-	if (filter.pids.length === 0) return windowTable(data, filter, sort);
+	const counts = functionCounts(data, filter);
+	return { rows: sortFunctions(counts.rows, sort), samples: counts.samples };
+}
+
+/** {@link functionTable} in no particular order, for a view that sorts only what it shows. */
+export function functionCounts(
+	data: TopData,
+	filter: CountFilter,
+): FunctionTable {
+	if (filter.pids.length === 0) return windowTable(data, filter);
 	const tallies = countStacks(data, filter);
 	const rows: FunctionRow[] = [];
 	for (const [key, tally] of tallies.counts) {
@@ -767,7 +830,7 @@ export function functionTable(
 			functionRow(key, tally.frame, tally.self, tally.total, tallies.samples),
 		);
 	}
-	return { rows: sortFunctions(rows, sort), samples: tallies.samples };
+	return { rows, samples: tallies.samples };
 }
 
 function functionRow(
@@ -790,11 +853,7 @@ function functionRow(
 }
 
 /** Every process: the window's running totals, no stack is read. */
-function windowTable(
-	data: TopData,
-	filter: CountFilter,
-	sort: FunctionSort,
-): FunctionTable {
+function windowTable(data: TopData, filter: CountFilter): FunctionTable {
 	const { functions, samples } = data.totals;
 	const rows: FunctionRow[] = [];
 	for (const [key, t] of functions) {
@@ -802,7 +861,7 @@ function windowTable(
 		const self = filter.hideKernel ? t.userSelf : t.self;
 		rows.push(functionRow(key, t.frame, self, t.total, samples));
 	}
-	return { rows: sortFunctions(rows, sort), samples };
+	return { rows, samples };
 }
 
 interface Counts {

@@ -4,10 +4,11 @@ import type { SamplerStats } from "../profile/live.js";
 import type { HeaderInfo } from "../profile/top-format.js";
 import {
 	callGraph,
-	functionTable,
+	functionCounts,
 	processRows,
 	samplesPerSecond,
 	searchFunctions,
+	sortFunctions,
 	type TopData,
 	windowMs,
 } from "../profile/top-model.js";
@@ -90,12 +91,22 @@ export function App(props: AppProps) {
 	const countFilter = useMemo(() => ({ pids, hideKernel }), [pids, hideKernel]);
 	const processes = useMemo(() => processRows(data, pids), [data, pids]);
 	const table = useMemo(
-		() => functionTable(data, countFilter, sort),
-		[data, countFilter, sort],
+		() => functionCounts(data, countFilter),
+		[data, countFilter],
 	);
-	const functions = useMemo(
+	const matching = useMemo(
 		() => searchFunctions(table.rows, search),
 		[table, search],
+	);
+	// Only rows the cursor can reach from here (a page past it) need their
+	// order; moving further orders more, End orders all.
+	const reach =
+		Math.max(ui.functionCursor.index, ui.functionCursor.offset) +
+		2 * layout.functionRows +
+		1;
+	const functions = useMemo(
+		() => sortFunctions(matching, sort, reach),
+		[matching, sort, reach],
 	);
 	// Counted only while the panel is on screen (or under the help over it).
 	const graphOpen =

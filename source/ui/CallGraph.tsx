@@ -1,13 +1,14 @@
 import { Text } from "ink";
 import {
+	edgeCells,
 	edgeHeader,
-	edgeLine,
 	fit,
 	formatCount,
 	frameMarker,
 	moduleLabel,
 } from "../profile/top-format.js";
 import type { CallEdge, CallGraph as Graph } from "../profile/top-model.js";
+import { Rows } from "./Rows.js";
 
 /** Props of {@link CallGraph}. */
 export interface CallGraphProps {
@@ -44,23 +45,15 @@ function Section({
 			<Text wrap="truncate" bold inverse>
 				{edgeHeader(title, width)}
 			</Text>
-			{height > 0 && visible.length === 0 && (
-				<Text wrap="truncate" dimColor>
-					(none)
-				</Text>
-			)}
-			{visible.map((edge, i) => (
-				<Text key={edge.key} wrap="truncate" inverse={offset + i === selected}>
-					{edgeLine(edge, width)}
-				</Text>
-			))}
-			{Array.from(
-				{ length: Math.max(0, height - Math.max(1, visible.length)) },
-				(_, i) => (
-					// biome-ignore lint/suspicious/noArrayIndexKey: blank filler lines are interchangeable.
-					<Text key={`filler-${i}`}> </Text>
-				),
-			)}
+			<Rows
+				width={width}
+				height={height}
+				empty="(none)"
+				rows={visible.map((edge, i) => ({
+					cells: edgeCells(edge, width),
+					style: { inverse: offset + i === selected },
+				}))}
+			/>
 		</>
 	);
 }

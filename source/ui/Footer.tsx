@@ -33,13 +33,13 @@ export function Footer({ mode, width, message, sort }: FooterProps) {
 	if (message !== undefined) {
 		return (
 			<Text wrap="truncate" color="yellow">
-				{fit(message, width)}
+				{fit(message, width).trimEnd() || " "}
 			</Text>
 		);
 	}
 	return (
 		<Text wrap="truncate" dimColor>
-			{fit(hints(mode, sort), width)}
+			{fit(hints(mode, sort), width).trimEnd()}
 		</Text>
 	);
 }

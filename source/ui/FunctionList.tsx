@@ -1,5 +1,5 @@
 import { Text } from "ink";
-import { functionHeader, functionLine } from "../profile/top-format.js";
+import { functionCells, functionHeader } from "../profile/top-format.js";
 import {
 	DEFAULT_SORT,
 	type FunctionRow,
@@ -7,6 +7,7 @@ import {
 } from "../profile/top-model.js";
 import { focusMark } from "./focus-mark.js";
 import type { Cursor } from "./keymap.js";
+import { Rows } from "./Rows.js";
 
 /** Props of {@link FunctionList}. */
 export interface FunctionListProps {
@@ -57,26 +58,24 @@ export function FunctionList({
 			>
 				{focusMark(functionHeader(width, sort), focused)}
 			</Text>
-			{height > 0 && visible.length === 0 && (
-				<Text wrap="truncate" dimColor>
-					{empty}
-				</Text>
+			{height > 0 && (
+				<Rows
+					width={width}
+					empty={empty}
+					rows={visible.map((row, i) => {
+						const selected = cursor.offset + i === cursor.index;
+						return {
+							cells: functionCells(row, width),
+							style: {
+								color: heat(row),
+								dimColor: row.name.startsWith("[unknown]"),
+								inverse: selected && focused,
+								bold: selected && !focused,
+							},
+						};
+					})}
+				/>
 			)}
-			{visible.map((row, i) => {
-				const selected = cursor.offset + i === cursor.index;
-				return (
-					<Text
-						key={row.key}
-						wrap="truncate"
-						color={heat(row)}
-						dimColor={row.name.startsWith("[unknown]")}
-						inverse={selected && focused}
-						bold={selected && !focused}
-					>
-						{functionLine(row, width)}
-					</Text>
-				);
-			})}
 		</>
 	);
 }

@@ -41,7 +41,7 @@ export function Help({ height, width }: HelpProps) {
 			{lines.map((line, i) => (
 				// biome-ignore lint/suspicious/noArrayIndexKey: static text, its order is its identity.
 				<Text key={i} wrap="truncate" bold={i === 0}>
-					{fit(line, width)}
+					{fit(line, width).trimEnd() || " "}
 				</Text>
 			))}
 		</>

@@ -1,8 +1,9 @@
 import { Text } from "ink";
-import { processHeader, processLine } from "../profile/top-format.js";
+import { processCells, processHeader } from "../profile/top-format.js";
 import type { ProcessRow } from "../profile/top-model.js";
 import { focusMark } from "./focus-mark.js";
 import type { Cursor } from "./keymap.js";
+import { Rows } from "./Rows.js";
 
 /** Props of {@link ProcessList}. */
 export interface ProcessListProps {
@@ -28,7 +29,6 @@ export function ProcessList({
 	focused,
 }: ProcessListProps) {
 	const visible = rows.slice(cursor.offset, cursor.offset + height);
-	const fillers = Math.max(0, height - Math.max(visible.length, 1));
 	return (
 		<>
 			<Text
@@ -39,29 +39,22 @@ export function ProcessList({
 			>
 				{focusMark(processHeader(width), focused)}
 			</Text>
-			{height > 0 && visible.length === 0 && (
-				<Text wrap="truncate" dimColor>
-					(no samples yet)
-				</Text>
-			)}
-			{visible.map((row, i) => {
-				const selected = cursor.offset + i === cursor.index;
-				return (
-					<Text
-						key={row.key}
-						wrap="truncate"
-						dimColor={row.exited && row.count === 1}
-						inverse={selected && focused}
-						bold={selected && !focused}
-					>
-						{processLine(row, width)}
-					</Text>
-				);
-			})}
-			{Array.from({ length: fillers }, (_, i) => (
-				// biome-ignore lint/suspicious/noArrayIndexKey: blank filler lines are interchangeable.
-				<Text key={`filler-${i}`}> </Text>
-			))}
+			<Rows
+				width={width}
+				height={height}
+				empty="(no samples yet)"
+				rows={visible.map((row, i) => {
+					const selected = cursor.offset + i === cursor.index;
+					return {
+						cells: processCells(row, width),
+						style: {
+							dimColor: row.exited && row.count === 1,
+							inverse: selected && focused,
+							bold: selected && !focused,
+						},
+					};
+				})}
+			/>
 		</>
 	);
 }

@@ -4,9 +4,21 @@ import "./force-color.js";
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { cleanup } from "ink-testing-library";
-import { zero } from "../../source/profile/top-model.js";
+import {
+	functionTable,
+	NO_FILTER,
+	zero,
+} from "../../source/profile/top-model.js";
 import { batch, sample, systemBatch, user } from "./fake-source.js";
-import { DIM, dataOf, inverseLines, KEY, plain, renderApp } from "./helpers.js";
+import {
+	DIM,
+	dataOf,
+	inverseLines,
+	KEY,
+	plain,
+	renderApp,
+	settle,
+} from "./helpers.js";
 
 afterEach(() => cleanup());
 
@@ -79,6 +91,96 @@ describe("App", () => {
 		);
 		await tiny.press("q");
 		assert.equal(tiny.calls.quit, 1);
+	});
+
+	test("long C++ names, paths and control characters are cut per column, at 160x45 and 80x24, in every mode", async () => {
+		const mangled = `_ZNSt10_HashtableINSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEESt4pairIKS5_N3app5ValueEESaIS9_ENSt8__detail10_Select1stESt8equal_toIS5_ESt4hashIS5_ENSB_18_Mod_range_hashingENSB_20_Default_ranged_hashENSB_20_Prime_rehash_policyENSB_17_Hashtable_traitsILb1ELb0ELb1EEEE19_M_find_before_nodeEmRS7_m`;
+		const demangled = `std::_Hashtable<std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >, std::pair<std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const, app::Value>, std::allocator<std::pair<std::__cxx11::basic_string<char> const, app::Value> > >::_M_find_before_node(unsigned long, std::__cxx11::basic_string<char> const&, unsigned long) const`;
+		assert.ok(mangled.length > 200 && demangled.length > 300);
+		const lib = `/opt/${"very-long-directory-name/".repeat(8)}libapp.so.1`;
+		const exe = `/opt/${"deeply/nested/".repeat(12)}server`;
+		const stack = (i: number) => [
+			user("main", exe),
+			user(`${demangled}#${i}`, lib),
+			user(`${mangled}${i}`, lib),
+			user("evil\nname\u001B[31m\r\t", lib),
+		];
+		const long = dataOf([
+			[
+				batch(
+					Array.from({ length: 30 }, (_, i) =>
+						sample(100 + i, stack(i), 30 - i, {
+							comm: "a-very-long-comm-name\nx",
+							exe,
+						}),
+					),
+				),
+			],
+		]);
+		for (const [columns, rows] of [
+			[160, 45],
+			[80, 24],
+		] as const) {
+			const app = renderApp({ data: long });
+			Object.defineProperty(app.stdout, "columns", {
+				value: columns,
+				configurable: true,
+			});
+			Object.defineProperty(app.stdout, "rows", {
+				value: rows,
+				configurable: true,
+			});
+			app.stdout.emit("resize");
+			await settle();
+			const check = (what: string) => {
+				const lines = plain(app.lastFrame()).split("\n");
+				assert.ok(
+					lines.length <= rows - 1,
+					`${columns}x${rows} ${what}: ${lines.length} lines`,
+				);
+				for (const line of lines) {
+					assert.ok(
+						line.length <= columns,
+						`${columns}x${rows} ${what}: a line of ${line.length} columns: ${line}`,
+					);
+					assert.ok(
+						[...line].every((c) => c >= " "),
+						`${what}: a control character in ${line}`,
+					);
+				}
+				return lines;
+			};
+			const lines = check("processes");
+			assert.ok(lines.some((l) => l.includes("[.] std::_Hashtable<")));
+			assert.ok(lines.some((l) => l.includes("[.] _ZNSt10_Hashtable")));
+			assert.ok(lines.some((l) => l.includes("evil?name?[31m??")));
+			assert.ok(lines.some((l) => /a-very-long-com… +\d/.test(l)));
+			// The module column stays where the header says, whatever the name's length.
+			const header = lines.find((l) => l.includes("FUNCTION")) ?? "";
+			const at = header.indexOf("MODULE");
+			for (const line of lines.filter((l) => l.includes("[.] _ZN")))
+				assert.equal(line.slice(at, at + 6), "libapp", line);
+			await app.press(KEY.tab);
+			check("functions");
+			await app.press(KEY.down, "s");
+			check("sorted by self");
+			await app.press("/", "x".repeat(200));
+			check("search prompt");
+			await app.press(KEY.escape, "p", "1".repeat(200));
+			check("pid prompt");
+			await app.press(KEY.enter);
+			check("pid prompt message");
+			await app.press(KEY.escape, "?");
+			check("help");
+			await app.press("?", KEY.down, KEY.enter);
+			assert.match(app.text(), /CALLERS/);
+			check("call graph");
+			await app.press(KEY.down, KEY.enter);
+			check("call graph followed");
+			await app.press("k");
+			check("call graph, kernel hidden");
+			app.unmount();
+		}
 	});
 
 	test("q and Ctrl-C quit", async () => {
@@ -222,6 +324,54 @@ describe("App", () => {
 		await app.press(KEY.pageDown, KEY.pageDown, KEY.pageDown, KEY.pageDown);
 		assert.match(inverseLines(app.lastFrame()).at(-1) ?? "", /f39/);
 		assert.doesNotMatch(app.text(), /\] main/);
+	});
+
+	test("a list of hundreds of functions is in order wherever the cursor goes (only what it reaches is sorted)", async () => {
+		const names = Array.from(
+			{ length: 400 },
+			(_, i) => `g${String(i).padStart(3, "0")}`,
+		);
+		const many = dataOf([
+			[
+				batch(
+					names.map((name, i) =>
+						// Counts 1..9 in shuffled order, so most rows tie and go by name.
+						sample(1, [user("main"), user(name)], 1 + ((i * 7) % 9)),
+					),
+				),
+			],
+		]);
+		const order = functionTable(many, NO_FILTER).rows.map((r) => r.name);
+		const app = renderApp({ data: many });
+		const shown = () => {
+			const visible = functionNames(app.text());
+			return { at: order.indexOf(visible[0] ?? ""), visible };
+		};
+		await app.press(KEY.tab);
+		const moves = [
+			[],
+			[KEY.pageDown],
+			[KEY.pageDown, KEY.pageDown],
+			["\u001B[F"],
+			[KEY.pageUp],
+		];
+		for (const keys of moves) {
+			await app.press(...keys);
+			const { at, visible } = shown();
+			assert.ok(at >= 0);
+			assert.deepEqual(visible, order.slice(at, at + visible.length));
+		}
+		// End reached the last row: the smallest count, last name.
+		await app.press("\u001B[F");
+		assert.match(
+			inverseLines(app.lastFrame()).at(-1) ?? "",
+			new RegExp(`${order.at(-1)}\\b`),
+		);
+		await app.press("s");
+		assert.equal(
+			functionNames(app.text())[0],
+			functionTable(many, NO_FILTER, "self").rows[0]?.name,
+		);
 	});
 
 	test("Enter on a function opens its callers and callees; Enter follows; Esc goes back", async () => {

@@ -4,7 +4,11 @@ import "./force-color.js";
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { cleanup, render } from "ink-testing-library";
-import type { HeaderInfo } from "../../source/profile/top-format.js";
+import {
+	cellsLine,
+	functionCells,
+	type HeaderInfo,
+} from "../../source/profile/top-format.js";
 import {
 	callGraph,
 	type FunctionSort,
@@ -20,6 +24,7 @@ import { HELP_LINES, Help } from "../../source/ui/Help.js";
 import { PidPrompt } from "../../source/ui/PidPrompt.js";
 import { ProcessList } from "../../source/ui/ProcessList.js";
 import { Prompt } from "../../source/ui/Prompt.js";
+import { Rows } from "../../source/ui/Rows.js";
 import { STATS, systemBatch } from "./fake-source.js";
 import {
 	boldLines,
@@ -249,6 +254,67 @@ describe("FunctionList", () => {
 				/>,
 			).slice(1),
 			['(no function matches "zzz")'],
+		);
+	});
+});
+
+describe("Rows", () => {
+	const row = (name: string, style = {}) => ({
+		cells: functionCells(
+			{
+				key: name,
+				name,
+				module: "/usr/lib/libx.so",
+				kernel: false,
+				self: 1,
+				total: 2,
+				selfPercent: 1,
+				totalPercent: 2,
+			},
+			80,
+		),
+		style,
+	});
+	/** Columns a line takes, counting CJK ideographs as two. */
+	const columns = (line: string) =>
+		[...line].reduce((n, c) => n + (/[\u4e00-\u9fff]/.test(c) ? 2 : 1), 0);
+
+	test("draws the rows as the lines the formatter makes, styles and bars included", () => {
+		const rows = [
+			row("plain_a"),
+			row("hot", { color: "red" }),
+			row("plain_b"),
+			row("chosen", { inverse: true }),
+		];
+		const frame =
+			render(<Rows rows={rows} width={80} height={6} />).lastFrame() ?? "";
+		assert.deepEqual(
+			plain(frame)
+				.split("\n")
+				.map((l) => l.trimEnd()),
+			[...rows.map((r) => cellsLine(r.cells, 80).trimEnd()), "", ""],
+		);
+		const lines = frame.split("\n");
+		assert.ok(lines[1]?.includes(RED));
+		assert.ok(!lines[0]?.includes(RED) && !lines[2]?.includes(RED));
+		assert.deepEqual(inverseLines(frame), [
+			cellsLine(row("chosen").cells, 80).trim(),
+		]);
+	});
+
+	test("wide characters get a line each, cut to the width by Ink", () => {
+		const rows = [row("関数".repeat(60)), row("ascii"), row("名前_x")];
+		const out = lines(<Rows rows={rows} width={80} />);
+		assert.equal(out.length, 3);
+		for (const line of out) assert.ok(columns(line) <= 80, line);
+		assert.match(out[1] ?? "", /ascii +libx\.so$/);
+		assert.match(out[0] ?? "", /libx\.so$/);
+	});
+
+	test("no rows: the empty text, in the height it keeps", () => {
+		assert.deepEqual(
+			lines(<Rows rows={[]} width={80} height={3} empty="(none)" />),
+			["(none)", "", ""],
 		);
 	});
 });

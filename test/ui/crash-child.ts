@@ -21,6 +21,13 @@ void top(
 		stdin: stdin as unknown as NodeJS.ReadStream,
 	},
 );
-setTimeout(() => {
-	throw new Error("deliberate crash");
-}, 300);
+// Once the view is up: top loads Ink only when it starts drawing, and renders
+// right after entering the alternate screen (under CI=true Ink shows no frame
+// before it unmounts, so the frame itself cannot be waited for).
+const timer = setInterval(() => {
+	if (!stdout.output.includes("\u001B[?1049h")) return;
+	clearInterval(timer);
+	setTimeout(() => {
+		throw new Error("deliberate crash");
+	}, 100);
+}, 20);

@@ -140,6 +140,22 @@ describe("keymap", () => {
 		assert.deepEqual([state.filter.search, state.filter.pids], ["", []]);
 	});
 
+	test("s toggles the function sort between total (the default) and self, back to the top row", () => {
+		assert.equal(start.sort, "total");
+		const moved = press(start, { tab: true }, { downArrow: true }).state;
+		assert.equal(moved.functionCursor.index, 1);
+		const bySelf = press(moved, "s").state;
+		assert.deepEqual(
+			[bySelf.sort, bySelf.functionCursor.index, bySelf.mode],
+			["self", 0, "normal"],
+		);
+		assert.equal(press(bySelf, "s").state.sort, "total");
+		// Typed, not a key, where text is typed.
+		const searching = press(start, "/", "s").state;
+		assert.deepEqual([searching.sort, searching.filter.search], ["total", "s"]);
+		assert.equal(press(start, "p", "s").state.sort, "total");
+	});
+
 	test("a chunk of keys in one input is split: typed text, then Enter", () => {
 		const typed = reduceInput(press(start, "p").state, "200\r", {}, context);
 		assert.deepEqual(
