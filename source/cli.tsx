@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// A 1 MiB young generation: Ink alone holds ~30 MB less this way, at a few more scavenges.
 /**
  * tsprof's command line: parses arguments and dispatches to a command.
  * Every failure the user can act on ends as one line on stderr.
