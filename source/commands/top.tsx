@@ -142,10 +142,18 @@ export async function top(
 		const pendingWrites: Promise<string>[] = [];
 		let notice: { text: string; untilMs: number } | undefined;
 
+		// Set by the interactive view: draws the tables as soon as there is data,
+		// rather than a whole refresh interval after start.
+		let onFirstData: (() => void) | undefined;
 		cleanups.push(
 			source.subscribe((batch) => {
 				accumulator.add(batch);
 				recorder?.add(batch);
+				if (onFirstData && batch.samples.length > 0) {
+					const first = onFirstData;
+					onFirstData = undefined;
+					queueMicrotask(first);
+				}
 			}),
 		);
 
@@ -270,8 +278,13 @@ export async function top(
 			instance = ink;
 			rerender = () => ink.rerender(element());
 
+			onFirstData = () => {
+				refresh();
+				rerender();
+			};
 			let refreshes = 0;
 			const timer = setInterval(() => {
+				onFirstData = undefined;
 				refresh();
 				rerender();
 				if (opts.iterations !== undefined && ++refreshes >= opts.iterations)

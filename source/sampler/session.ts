@@ -75,7 +75,7 @@ export class SamplerSession implements LiveSource {
 		session.table.scan();
 		session.timer = setInterval(() => session.tick(), options.drainIntervalMs ?? 250);
 		// An early first drain, so a live view has data to show within its first second.
-		setTimeout(() => session.tick(), Math.min(100, options.drainIntervalMs ?? 250)).unref();
+		setTimeout(() => session.tick(), Math.min(50, options.drainIntervalMs ?? 250)).unref();
 		return session;
 	}
 

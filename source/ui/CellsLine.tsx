@@ -13,10 +13,11 @@ export interface CellsLineProps {
 }
 
 /**
- * One table row of two cells. The last cell is placed by layout rather
- * than pushed there with blanks, and trailing blanks are left out: Ink
- * tokenises every character it is given, and at 160 columns the blanks
- * were most of a frame's cost. A selection bar is one padded line.
+ * One table row of two cells on a line of its own, where {@link Rows} draws
+ * many in one text: for rows whose characters Ink may measure wider than
+ * they count. The last cell is placed by layout rather than pushed there
+ * with blanks, and trailing blanks are left out (Ink tokenises every
+ * character it is given). A selection bar is one padded line.
  */
 export function CellsLine({
 	cells,
