@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { encodeProfile } from "../source/output/pprof.js";
+import { intervalsToData } from "./helpers/top-data.js";
 import type { LiveBatch } from "../source/profile/live.js";
 import {
 	fit,
@@ -13,7 +14,6 @@ import {
 	segmentsText,
 } from "../source/profile/top-format.js";
 import {
-	advance,
 	callGraph,
 	cpuPercent,
 	DEFAULT_CONFIG,
@@ -51,21 +51,8 @@ import {
 const CONFIG: TopConfig = { ...DEFAULT_CONFIG, frequencyHz: 100 };
 
 /** Feeds each list of batches as one 1 s interval, starting at t = 0. */
-function run(
-	intervals: readonly (readonly LiveBatch[])[],
-	config: TopConfig = CONFIG,
-	from?: TopData,
-): TopData {
-	let data = from ?? emptyTopData(config);
-	let t = data.window.at(-1)?.endMs ?? 0;
-	const acc = new IntervalAccumulator(t);
-	for (const batches of intervals) {
-		for (const b of batches) acc.add(b);
-		t += 1000;
-		data = advance(data, acc.take(t));
-	}
-	return data;
-}
+const run = (intervals: readonly (readonly LiveBatch[])[], config: TopConfig = CONFIG, from?: TopData): TopData =>
+	intervalsToData(intervals, config, from);
 
 describe("cpuPercent", () => {
 	test("is samples over what one CPU gives in the interval", () => {

@@ -5,33 +5,18 @@ import { stripVTControlCharacters } from "node:util";
 import { render } from "ink-testing-library";
 import type { LiveBatch } from "../../source/profile/live.js";
 import {
-	advance,
 	DEFAULT_CONFIG,
-	emptyTopData,
-	IntervalAccumulator,
 	type TopConfig,
 	type TopData,
 } from "../../source/profile/top-model.js";
 import { App, type AppProps } from "../../source/ui/App.js";
 import { STATS } from "./fake-source.js";
+import { intervalsToData } from "../helpers/top-data.js";
 
 export const CONFIG: TopConfig = { ...DEFAULT_CONFIG, frequencyHz: 100 };
 
 /** Each list of batches becomes one 1 s interval. */
-export function dataOf(
-	intervals: readonly (readonly LiveBatch[])[],
-	from?: TopData,
-): TopData {
-	let data = from ?? emptyTopData(CONFIG);
-	let t = data.window.at(-1)?.endMs ?? 0;
-	const acc = new IntervalAccumulator(t);
-	for (const batches of intervals) {
-		for (const b of batches) acc.add(b);
-		t += 1000;
-		data = advance(data, acc.take(t));
-	}
-	return data;
-}
+export const dataOf = (intervals: readonly (readonly LiveBatch[])[], from?: TopData): TopData => intervalsToData(intervals, CONFIG, from);
 
 export const KEY = {
 	up: "\u001B[A",
