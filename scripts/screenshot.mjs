@@ -34,7 +34,11 @@ try {
 		execFileSync("tmux", ["kill-session", "-t", session], { stdio: "ignore" });
 	} catch {}
 	for (const c of children) c.kill("SIGKILL");
-	execFileSync("pkill", ["-f", dir]).toString?.();
+	try {
+		execFileSync("pkill", ["-f", dir]);
+	} catch {
+		// nothing left running
+	}
 	rmSync(dir, { recursive: true, force: true });
 }
 
