@@ -13,7 +13,7 @@
  * a chunk at a time, never as one string or one line per string.
  */
 import fs from "node:fs";
-import { compareSymbolPreference, DEFAULT_MAX_IMPLICIT_SIZE } from "./symbol-table.js";
+import { compareSymbolPreference, DEFAULT_MAX_IMPLICIT_SIZE, sortIndexesByKey } from "./symbol-table.js";
 
 /** The kernel symbol covering an address. `module` is absent for the core kernel image. */
 export interface KernelSymbolHit {
@@ -210,7 +210,7 @@ class SymbolCollector {
 		const { indexes, sorted, highest } = this.#offsets(baseHi, baseLo, offsets);
 		const unsafe = this.count - indexes.length;
 		// Stable, so that aliases keep their input order.
-		if (!sorted) sortIndexes(indexes, offsets, highest);
+		if (!sorted) sortIndexesByKey(indexes, offsets);
 		const chosen = indexes.subarray(0, this.#dedupe(indexes, offsets));
 		const m = chosen.length;
 		if (m === 0) return { table: EMPTY_TABLE, unsafe };
@@ -307,69 +307,6 @@ class SymbolCollector {
 	#prefer(a: number, b: number): boolean {
 		const entry = (i: number) => ({ name: this.#name(i), start: 0, size: 0, rank: this.#word(i, 2) & 3 });
 		return compareSymbolPreference(entry(a), entry(b)) < 0;
-	}
-}
-
-/**
- * Sorts `indexes` by `keys[index]`, stably. Keys below 2^32 (kernel text and
- * modules span about 1 GiB) take two passes of a 16-bit LSD radix sort: a few
- * milliseconds and 2 MB of typed arrays for 120k symbols, where a comparator
- * sort takes several times that in time and in short-lived heap.
- */
-function sortIndexes(indexes: Uint32Array, keys: Float64Array, highest: number): void {
-	const n = indexes.length;
-	if (highest >= TWO_32) {
-		const array = Array.from({ length: n }, (_, k) => indexes[k]);
-		array.sort((a, b) => keys[a] - keys[b] || a - b);
-		indexes.set(array);
-		return;
-	}
-	const ownKeys = new Uint32Array(n);
-	for (let k = 0; k < n; k++) ownKeys[k] = keys[indexes[k]];
-	const otherIndexes = new Uint32Array(n);
-	const otherKeys = new Uint32Array(n);
-	const counts = new Uint32Array(1 << 16);
-	radixPass(indexes, ownKeys, otherIndexes, otherKeys, counts, 0);
-	radixPass(otherIndexes, otherKeys, indexes, ownKeys, counts, 16);
-}
-
-/** One stable pass of the radix sort, on bits [shift, shift + 16) of the keys. */
-function radixPass(
-	indexes: Uint32Array,
-	keys: Uint32Array,
-	toIndexes: Uint32Array,
-	toKeys: Uint32Array,
-	counts: Uint32Array,
-	shift: number,
-): void {
-	counts.fill(0);
-	countDigits(keys, counts, shift);
-	let sum = 0;
-	for (let digit = 0; digit < counts.length; digit++) {
-		const count = counts[digit];
-		counts[digit] = sum;
-		sum += count;
-	}
-	scatter(indexes, keys, toIndexes, toKeys, counts, shift);
-}
-
-function countDigits(keys: Uint32Array, counts: Uint32Array, shift: number): void {
-	for (let k = 0; k < keys.length; k++) counts[(keys[k] >>> shift) & 0xffff]++;
-}
-
-function scatter(
-	indexes: Uint32Array,
-	keys: Uint32Array,
-	toIndexes: Uint32Array,
-	toKeys: Uint32Array,
-	counts: Uint32Array,
-	shift: number,
-): void {
-	for (let k = 0; k < keys.length; k++) {
-		const key = keys[k];
-		const at = counts[(key >>> shift) & 0xffff]++;
-		toIndexes[at] = indexes[k];
-		toKeys[at] = key;
 	}
 }
 
