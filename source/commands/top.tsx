@@ -70,11 +70,14 @@ const NOTICE_MS = 5000;
  */
 async function loadView() {
 	process.env.NODE_ENV ??= "production";
-	const [{ render }, { createElement }, { App }] = await Promise.all([
-		import("ink"),
-		import("react"),
-		import("../ui/App.js"),
-	]);
+	const [{ render }, { createElement }, { App }, { installFastOutput }] =
+		await Promise.all([
+			import("ink"),
+			import("react"),
+			import("../ui/App.js"),
+			import("../ui/ink-output.js"),
+		]);
+	await installFastOutput();
 	return { render, createElement, App };
 }
 

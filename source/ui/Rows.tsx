@@ -2,6 +2,7 @@ import { Box, Text } from "ink";
 import type { ReactNode } from "react";
 import { type Cells, cellsLine, fit } from "../profile/top-format.js";
 import { CellsLine } from "./CellsLine.js";
+import { NARROW_MARKS } from "./ink-output.js";
 
 /** How one row stands out. */
 export interface RowStyle {
@@ -32,7 +33,7 @@ export interface RowsProps {
  * Printable ASCII and the few marks top writes itself: one column each for
  * Ink too, so a line cut by `fit` is never wider than Ink thinks it is.
  */
-const NARROW = /^[\x20-\x7e…▸▼│×●]*$/;
+const NARROW = new RegExp(`^[\\x20-\\x7e${NARROW_MARKS}]*$`);
 
 function plain(style: RowStyle): boolean {
 	return !(style.color || style.dimColor || style.bold || style.inverse);

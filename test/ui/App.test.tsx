@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource react */
 import "./force-color.js";
+import { inkOutputChecks } from "./ink-output-check.js";
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { cleanup } from "ink-testing-library";
@@ -591,4 +592,9 @@ describe("App", () => {
 		await new Promise((resolve) => setImmediate(resolve));
 		assert.match(app.text(), /needs at least 60×12 \(this terminal is 70×8\)/);
 	});
+});
+
+test("every frame above was drawn the same by the fast Ink output as by Ink's own", () => {
+	assert.ok(inkOutputChecks.fast > 10, `fast frames ${inkOutputChecks.fast}`);
+	assert.deepEqual(inkOutputChecks.mismatches.slice(0, 1), []);
 });

@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic */
 /** @jsxImportSource react */
 import "./force-color.js";
+import { inkOutputChecks } from "./ink-output-check.js";
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { cleanup, render } from "ink-testing-library";
@@ -427,4 +428,9 @@ describe("Footer, prompts, help", () => {
 		for (const [keys] of HELP_LINES) assert.ok(all.includes(keys), keys);
 		assert.equal(lines(<Help height={4} width={100} />).length, 4);
 	});
+});
+
+test("every frame above was drawn the same by the fast Ink output as by Ink's own", () => {
+	assert.ok(inkOutputChecks.fast > 10, `fast frames ${inkOutputChecks.fast}`);
+	assert.deepEqual(inkOutputChecks.mismatches.slice(0, 1), []);
 });
