@@ -3,7 +3,7 @@
 // synthetic stream, without a kernel.
 //
 // Usage: node --import tsx bench/top-model.mjs [--seconds 60] [--runs 5]
-//          [--ink [--size 160x45] [--gap MS]] [--root DIR]
+//          [--ink [--size 160x45] [--gap MS] [--ink-output]] [--root DIR]
 //
 // The stream: 99 Hz on 2 busy CPUs (≈200 samples/s), drained every 250 ms.
 // Two hot processes burn both CPUs in a handful of stacks; ~48 background
@@ -22,7 +22,8 @@
 // `--size`, 160x45 by default) into a fake terminal once per refresh and
 // times its CPU; frames are `--gap` ms apart (40 by default, past Ink's 30 fps
 // throttle; `--gap 1000` paces them like a live top, whose caches are cold by
-// the next frame, and costs more per frame). Run it with NODE_ENV=production,
+// the next frame, and costs more per frame). `--ink-output` draws with Ink's
+// own Output.get instead of tsprof's (source/ui/ink-output.ts). Run it with NODE_ENV=production,
 // as `tsprof top` runs React.
 // `--root DIR` benchmarks another checkout's source/ (for before/after); run
 // it from DIR, whose tsconfig.json tsx needs for the JSX of the App.
@@ -37,6 +38,8 @@ const { values: args } = parseArgs({
 		seconds: { type: "string", default: "60" },
 		runs: { type: "string", default: "5" },
 		ink: { type: "boolean", default: false },
+		// Draw with Ink's own Output.get, for before/after.
+		"ink-output": { type: "boolean", default: false },
 		size: { type: "string", default: "160x45" },
 		gap: { type: "string", default: "40" },
 		root: { type: "string", default: new URL("..", import.meta.url).pathname },
@@ -266,6 +269,9 @@ async function inkRenderer() {
 	const React = await import("react");
 	const { render } = await import("ink");
 	const { App } = await load("source/ui/App.tsx");
+	// As `tsprof top` draws, unless the checkout predates the fast output.
+	const fast = await load("source/ui/ink-output.ts").catch(() => undefined);
+	if (!args["ink-output"]) await fast?.installFastOutput();
 	const stdout = Object.assign(new EventEmitter(), {
 		isTTY: true,
 		columns: WIDTH,
