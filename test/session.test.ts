@@ -162,3 +162,57 @@ test("the decoder reads back what the fake kernel built", () => {
 	assert.equal(d.counts[0].kstackId, -14);
 	assert.throws(() => decodeDrain(new ArrayBuffer(8)), /too short/);
 });
+
+/** A fake kernel that counts its drains. */
+function countingKernel(drains: ArrayBuffer[]) {
+	const kernel = fakeKernel(drains);
+	const counter = { drains: 0 };
+	const createSession = kernel.createSession;
+	kernel.createSession = () => {
+		const s = createSession();
+		return {
+			...s,
+			drain: () => {
+				counter.drains++;
+				return s.drain();
+			},
+		};
+	};
+	return { kernel, counter };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test("flush drains at once, delivers before it resolves, and starts the drain interval over", async () => {
+	const { kernel, counter } = countingKernel([]);
+	const session = await SamplerSession.start({ kernel, proc: noProc }, { frequencyHz: 99, drainIntervalMs: 400 }, 2);
+	after(() => session.close());
+	const seen: LiveBatch[] = [];
+	session.subscribe((b) => seen.push(b));
+	await sleep(250);
+	assert.equal(counter.drains, 1, "the early first drain only");
+	await session.flush();
+	assert.equal(counter.drains, 2);
+	assert.equal(seen.length, 2, "the flushed batch was delivered before flush resolved");
+	await sleep(300);
+	assert.equal(counter.drains, 2, "no drain at 400 ms: the flush at 250 ms started the interval over");
+	await sleep(300);
+	assert.equal(counter.drains, 3, "the interval's drain, 400 ms after the flush");
+	await session.close();
+});
+
+test("a storm of lifecycle events brings the next drain forward, whatever the interval", async () => {
+	const events = Array.from({ length: 300 }, (_, i) => ({ type: "exit" as const, ktimeNs: BigInt(i + 1), pid: 5000 + i, startNs: 1n, execId: 1n, comm: "cc1" }));
+	const { kernel, counter } = countingKernel([buildDrain({ drainKtimeNs: 1000n, events })]);
+	const session = await SamplerSession.start({ kernel, proc: noProc }, { frequencyHz: 99, drainIntervalMs: 1e6 }, 2);
+	try {
+		await sleep(150);
+		assert.equal(counter.drains, 1, "the early first drain took the storm");
+		await sleep(400);
+		assert.equal(counter.drains, 2, "drained again 250 ms after the storm's drain");
+		await sleep(400);
+		assert.equal(counter.drains, 2, "a quiet drain does not bring the next one forward");
+	} finally {
+		await session.close();
+	}
+});

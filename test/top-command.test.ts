@@ -87,6 +87,24 @@ describe("top in batch mode (no TTY)", () => {
 		assert.equal(source.listeners.size, 0);
 	});
 
+	test("each refresh first flushes the source, so a snapshot shows what was sampled up to it", async () => {
+		const source = new FakeSource();
+		let flushes = 0;
+		const flushing = Object.assign(source, {
+			flush: async () => {
+				flushes++;
+				// The first refresh finds nothing delivered but what the flush brings.
+				source.emit(systemBatch());
+			},
+		});
+		const { stdout, io } = batchIo();
+		await top({ ...OPTIONS, iterations: 2 }, flushing, io);
+		assert.equal(flushes, 2);
+		const snapshots = stdout.output.split(/^(?=tsprof top )/m);
+		assert.equal(snapshots.length, 2);
+		for (const snapshot of snapshots) assert.match(snapshot, /^ +100 ratio +[\d.]+ +95 \/opt\/bench\/ratio$/m);
+	});
+
 	test("--pid filters the snapshot", async () => {
 		const source = new FakeSource({ initial: [systemBatch()] });
 		const { stdout, io } = batchIo();

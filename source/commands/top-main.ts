@@ -7,6 +7,9 @@ import { UserError } from "../errors.js";
 import type { LiveSource } from "../profile/live.js";
 import { type TopOptions, top } from "./top.js";
 
+/** The longest time between two drains while top runs. */
+const TOP_DRAIN_INTERVAL_MS = 1000;
+
 /** `top`'s options as the CLI parsed them. */
 export interface TopMainOptions extends TopOptions {
 	/** Replay this recording instead of sampling. */
@@ -27,7 +30,14 @@ export async function runTop(options: TopMainOptions): Promise<void> {
 		for (const pid of options.pids) if (!proc.exists(pid)) throw new UserError(`no process with pid ${pid}`);
 		const { loadKernel } = await import("../kernel/addon.js");
 		const { SamplerSession } = await import("../sampler/session.js");
-		source = await SamplerSession.start({ kernel: loadKernel(), proc }, { frequencyHz: options.frequencyHz }, cpus().length);
+		// top flushes at every refresh, which paces the drains; the interval is
+		// only a bound, for long refresh delays (the side-band ring holds about
+		// 2 s of a storm of 1,000 process starts a second).
+		source = await SamplerSession.start(
+			{ kernel: loadKernel(), proc },
+			{ frequencyHz: options.frequencyHz, drainIntervalMs: TOP_DRAIN_INTERVAL_MS },
+			cpus().length,
+		);
 	}
 	await top(options, source);
 }

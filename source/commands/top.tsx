@@ -208,6 +208,24 @@ export async function top(
 			stats = source.stats();
 			measureSelf();
 		};
+		// Every `delayS`: take what was sampled up to now, then `draw`. One
+		// at a time; none once top is stopping.
+		let stopping = false;
+		cleanups.push(() => {
+			stopping = true;
+		});
+		const everyRefresh = (draw: () => void) => {
+			let flushing = false;
+			const timer = setInterval(() => {
+				if (flushing) return;
+				flushing = true;
+				(source.flush?.() ?? Promise.resolve()).finally(() => {
+					flushing = false;
+					if (!stopping) draw();
+				});
+			}, opts.delayS * 1000);
+			cleanups.push(() => clearInterval(timer));
+		};
 
 		if (interactive) {
 			const { render, createElement, App } = await loadView();
@@ -286,14 +304,13 @@ export async function top(
 				rerender();
 			};
 			let refreshes = 0;
-			const timer = setInterval(() => {
+			everyRefresh(() => {
 				onFirstData = undefined;
 				refresh();
 				rerender();
 				if (opts.iterations !== undefined && ++refreshes >= opts.iterations)
 					stop.open();
-			}, opts.delayS * 1000);
-			cleanups.push(() => clearInterval(timer));
+			});
 			// Ink settles this when the tree throws: that is a crash to report, after the cleanups.
 			const crashed = ink.waitUntilExit().then(() => undefined);
 			await Promise.race([stop.promise, crashed]);
@@ -301,7 +318,7 @@ export async function top(
 			let printed = 0;
 			stdout.on("error", stop.open);
 			cleanups.push(() => stdout.off("error", stop.open));
-			const timer = setInterval(() => {
+			everyRefresh(() => {
 				refresh();
 				const header: HeaderInfo = {
 					stats,
@@ -320,8 +337,7 @@ export async function top(
 				stdout.write(batchText(view, header, new Date(now())));
 				if (opts.iterations !== undefined && ++printed >= opts.iterations)
 					stop.open();
-			}, opts.delayS * 1000);
-			cleanups.push(() => clearInterval(timer));
+			});
 			await stop.promise;
 		}
 

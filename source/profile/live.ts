@@ -50,6 +50,13 @@ export interface LiveSource {
 	stats(): SamplerStats;
 	/** Whether a process with this pid exists now. */
 	pidExists(pid: number): boolean;
+	/**
+	 * Delivers what has been sampled up to now, through `subscribe`, before it
+	 * resolves; a view calls it just before it refreshes, so that what it shows
+	 * is current and the source need not deliver more often than it draws.
+	 * Sources whose batches are always current need not have it.
+	 */
+	flush?(): Promise<void>;
 	/** Detaches everything; idempotent. */
 	close(): Promise<void>;
 }

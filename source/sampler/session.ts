@@ -18,7 +18,10 @@ import { Symbolizer } from "../symbols/symbolizer.js";
 /** How a session samples and what it keeps. */
 export interface SessionOptions {
 	readonly frequencyHz: number;
-	/** How often the kernel buffers are drained. */
+	/**
+	 * How often the kernel buffers are drained, at the longest: a flush drains
+	 * at once and starts the interval over. 250 ms by default.
+	 */
 	readonly drainIntervalMs?: number;
 	/** Side-band ring per CPU, in pages; 128 (512 KiB) holds ~2,000 process starts a second at 250 ms drains. */
 	readonly sidebandPages?: number;
@@ -34,6 +37,11 @@ export interface SessionParts {
 }
 
 type Listener = (batch: LiveBatch) => void;
+
+const DEFAULT_DRAIN_MS = 250;
+/** Lifecycle events in one drain that mean processes are starting by the hundred a second. */
+const STORM_EVENTS = 256;
+const STORM_DRAIN_MS = 250;
 
 export class SamplerSession implements LiveSource {
 	private readonly listeners = new Set<Listener>();
@@ -73,9 +81,10 @@ export class SamplerSession implements LiveSource {
 		// After arming: a process started from now on is seen by the probes,
 		// one started before is seen by the scan.
 		session.table.scan();
-		session.timer = setInterval(() => session.tick(), options.drainIntervalMs ?? 250);
+		const interval = options.drainIntervalMs ?? DEFAULT_DRAIN_MS;
+		session.timer = setInterval(() => session.tick(), interval);
 		// An early first drain, so a live view has data to show within its first second.
-		setTimeout(() => session.tick(), Math.min(50, options.drainIntervalMs ?? 250)).unref();
+		setTimeout(() => session.tick(), Math.min(50, interval)).unref();
 		return session;
 	}
 
@@ -92,6 +101,16 @@ export class SamplerSession implements LiveSource {
 
 	pidExists(pid: number): boolean {
 		return this.table.exists(pid);
+	}
+
+	/**
+	 * Drains now and restarts the drain interval, so a view that flushes at
+	 * every refresh is what paces the drains. A drain already running is what
+	 * it waits for: it began a moment ago.
+	 */
+	flush(): Promise<void> {
+		this.timer?.refresh();
+		return this.tick();
 	}
 
 	/** Drains now (unless a drain is running) and resolves when it is done. */
@@ -114,6 +133,11 @@ export class SamplerSession implements LiveSource {
 		const batch = this.apply(drain);
 		this.lastDrain = drain;
 		for (const l of this.listeners) l(batch);
+		// A storm of process starts fills the rings in proportion to time: while
+		// one lasts, drain at least every STORM_DRAIN_MS, whatever the interval.
+		const interval = this.options.drainIntervalMs ?? DEFAULT_DRAIN_MS;
+		if (drain.events.length >= STORM_EVENTS && interval > STORM_DRAIN_MS && !this.closed)
+			setTimeout(() => this.tick(), STORM_DRAIN_MS).unref();
 	}
 
 	/** Applies one drain and returns what it meant; public for tests with a fake kernel. */
