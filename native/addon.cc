@@ -1,6 +1,8 @@
 // Registers the addon's exports; the work lives in the files it includes.
 #include <napi.h>
 
+#include <malloc.h>
+
 #include <cstdlib>
 
 #include "demangle.h"
@@ -25,7 +27,19 @@ static Napi::Value Demangle(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// releaseFreeMemory(): gives the C heap's free pages back to the system.
+// Loading the BPF object (kernel BTF) and reading symbol files leave tens of
+// megabytes free but resident in glibc's heaps; only a trim returns them.
+static Napi::Value ReleaseFreeMemory(const Napi::CallbackInfo& info) {
+  malloc_trim(0);
+  return info.Env().Undefined();
+}
+
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  // A fixed threshold: glibc otherwise raises it after the first large free,
+  // and later large buffers (whole symbol sections) stay in the heap for good.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  exports.Set("releaseFreeMemory", Napi::Function::New(env, ReleaseFreeMemory, "releaseFreeMemory"));
   exports.Set("Sampler", Sampler::Init(env));
   exports.Set("layout", Napi::Function::New(env, Layout, "layout"));
   exports.Set("demangle", Napi::Function::New(env, Demangle, "demangle"));

@@ -12,6 +12,7 @@ interface NativeAddon {
 	Sampler: new () => KernelSession;
 	layout(): AbiLayout;
 	demangle(names: readonly string[]): (string | null)[];
+	releaseFreeMemory(): void;
 }
 
 const addonPath = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "native", "build", "Release", "tsprof.node");
@@ -28,5 +29,6 @@ export function loadKernel(): Kernel {
 		createSession: () => new addon.Sampler(),
 		layout: () => addon.layout(),
 		demangle: (names) => addon.demangle(names),
+		releaseFreeMemory: () => addon.releaseFreeMemory(),
 	};
 }

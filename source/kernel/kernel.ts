@@ -33,4 +33,6 @@ export interface Kernel {
 	layout(): AbiLayout;
 	/** Demangled C++/Rust names (libiberty); null where a name is not mangled. */
 	demangle(names: readonly string[]): (string | null)[];
+	/** Returns the C heap's free pages to the system (after loading, and now and then). */
+	releaseFreeMemory?(): void;
 }

@@ -6,6 +6,7 @@
  * drain has been fully processed are processes that exited before it began
  * released (DESIGN.md principle 2).
  */
+import { performance } from "node:perf_hooks";
 import { type CountRecord, decodeDrain, type Drain, type KernelEvent } from "../kernel/abi.js";
 import type { Kernel, KernelSession } from "../kernel/kernel.js";
 import { mergeSideband, type SidebandRecord } from "../kernel/perf-records.js";
@@ -42,6 +43,8 @@ const DEFAULT_DRAIN_MS = 250;
 /** Lifecycle events in one drain that mean processes are starting by the hundred a second. */
 const STORM_EVENTS = 256;
 const STORM_DRAIN_MS = 250;
+/** How often freed C heap is handed back, at most: after the first drain, then now and then. */
+const RELEASE_EVERY_MS = 10_000;
 
 export class SamplerSession implements LiveSource {
 	private readonly listeners = new Set<Listener>();
@@ -55,6 +58,7 @@ export class SamplerSession implements LiveSource {
 	private samples = 0;
 	private lastDrain?: Drain;
 	private sidebandLost = 0;
+	private releasedAt = Number.NEGATIVE_INFINITY;
 	private readonly cpus: number;
 
 	private constructor(
@@ -133,6 +137,12 @@ export class SamplerSession implements LiveSource {
 		const batch = this.apply(drain);
 		this.lastDrain = drain;
 		for (const l of this.listeners) l(batch);
+		// Symbol files read for this batch leave freed C heap behind.
+		const now = performance.now();
+		if (now - this.releasedAt >= RELEASE_EVERY_MS) {
+			this.parts.kernel.releaseFreeMemory?.();
+			this.releasedAt = now;
+		}
 		// A storm of process starts fills the rings in proportion to time: while
 		// one lasts, drain at least every STORM_DRAIN_MS, whatever the interval.
 		const interval = this.options.drainIntervalMs ?? DEFAULT_DRAIN_MS;
