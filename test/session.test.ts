@@ -216,3 +216,20 @@ test("a storm of lifecycle events brings the next drain forward, whatever the in
 		await session.close();
 	}
 });
+
+test("freed C heap is handed back after the first drain, then at most every 10 s", async () => {
+	const kernel = Object.assign(fakeKernel([]), { released: 0 });
+	kernel.releaseFreeMemory = () => {
+		kernel.released++;
+	};
+	const session = await SamplerSession.start({ kernel, proc: noProc }, { frequencyHz: 99, drainIntervalMs: 1e6 }, 2);
+	try {
+		await session.tick();
+		assert.equal(kernel.released, 1);
+		await session.tick();
+		await session.tick();
+		assert.equal(kernel.released, 1, "not at every drain");
+	} finally {
+		await session.close();
+	}
+});
