@@ -61,6 +61,8 @@ const ENTER_ALT_SCREEN = "\u001B[?1049h";
 const LEAVE_ALT_SCREEN = "\u001B[?1049l";
 const SHOW_CURSOR = "\u001B[?25h";
 const NOTICE_MS = 5000;
+/** How often top asks for data until the first samples have come. */
+const FIRST_DATA_POLL_MS = 100;
 
 /**
  * Loads Ink, React and the view. Without NODE_ENV, React picks its
@@ -145,17 +147,18 @@ export async function top(
 		const pendingWrites: Promise<string>[] = [];
 		let notice: { text: string; untilMs: number } | undefined;
 
-		// Set by the interactive view: draws the tables as soon as there is data,
-		// rather than a whole refresh interval after start.
+		// The interactive view draws the tables as soon as there are samples,
+		// rather than a whole refresh interval after start: at once if they came
+		// while it loaded, or through onFirstData when they come.
+		let sawSamples = false;
 		let onFirstData: (() => void) | undefined;
 		cleanups.push(
 			source.subscribe((batch) => {
 				accumulator.add(batch);
 				recorder?.add(batch);
-				if (onFirstData && batch.samples.length > 0) {
-					const first = onFirstData;
-					onFirstData = undefined;
-					queueMicrotask(first);
+				if (!sawSamples && batch.samples.length > 0) {
+					sawSamples = true;
+					if (onFirstData) queueMicrotask(onFirstData);
 				}
 			}),
 		);
@@ -288,7 +291,7 @@ export async function top(
 			cleanups.push(() => process.off("exit", restore));
 			cleanups.push(restore);
 			stdout.write(ENTER_ALT_SCREEN);
-			// The header appears at once; the tables fill in at the first refresh.
+			if (sawSamples) refresh();
 			const ink = render(element(), {
 				stdout,
 				stdin,
@@ -299,13 +302,24 @@ export async function top(
 			instance = ink;
 			rerender = () => ink.rerender(element());
 
+			let refreshed = sawSamples;
 			onFirstData = () => {
+				if (refreshed) return;
+				refreshed = true;
 				refresh();
 				rerender();
 			};
+			// Until the first samples arrive, ask for them often: a source that
+			// drains once a refresh would otherwise leave the tables empty for a
+			// whole interval after start.
+			const early = setInterval(() => {
+				if (!sawSamples) void source.flush?.();
+				else clearInterval(early);
+			}, FIRST_DATA_POLL_MS);
+			cleanups.push(() => clearInterval(early));
 			let refreshes = 0;
 			everyRefresh(() => {
-				onFirstData = undefined;
+				refreshed = true;
 				refresh();
 				rerender();
 				if (opts.iterations !== undefined && ++refreshes >= opts.iterations)
