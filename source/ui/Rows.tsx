@@ -1,5 +1,5 @@
 import { Box, Text } from "ink";
-import type { ReactNode } from "react";
+import { createElement, type ReactNode } from "react";
 import { type Cells, cellsLine, fit } from "../profile/top-format.js";
 import { CellsLine } from "./CellsLine.js";
 import { NARROW_MARKS } from "./ink-output.js";
@@ -128,18 +128,49 @@ export function Rows({ rows, width, height, empty }: RowsProps) {
 	}
 	return (
 		<Box height={height} width={width}>
-			<Box width={at} flexShrink={0}>
-				<Text>
-					{lines(rows, (r) =>
-						r.style.inverse ? fit(r.cells.left, at) : r.cells.left,
-					)}
-				</Text>
-			</Box>
-			<Text>
+			<SizedText width={at} height={rows.length}>
+				{lines(rows, (r) =>
+					r.style.inverse ? fit(r.cells.left, at) : r.cells.left,
+				)}
+			</SizedText>
+			<SizedText width={width - at} height={rows.length}>
 				{lines(rows, (r) =>
 					r.style.inverse ? fit(r.cells.last, width - at) : r.cells.last,
 				)}
-			</Text>
+			</SizedText>
 		</Box>
+	);
+}
+
+/**
+ * A text of a size known in advance, which Ink then never measures: Ink
+ * 6.8 keeps every text it has measured in a cache for the life of the
+ * process, and a table's text is new every refresh (about 45 MB an hour at
+ * 160×45), besides costing a width computation per line. Ink's own `Text`
+ * has no size, so this is its host element with one: the lines must fit,
+ * which `fit` and the table's columns see to.
+ */
+function SizedText({
+	width,
+	height,
+	children,
+}: {
+	width: number;
+	height: number;
+	children: ReactNode;
+}) {
+	return createElement(
+		"ink-text",
+		{
+			style: {
+				width,
+				height,
+				flexGrow: 0,
+				flexShrink: 0,
+				flexDirection: "row",
+				textWrap: "wrap",
+			},
+		},
+		children,
 	);
 }
