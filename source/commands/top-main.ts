@@ -31,8 +31,8 @@ export async function runTop(options: TopMainOptions): Promise<void> {
 		const { loadKernel } = await import("../kernel/addon.js");
 		const { SamplerSession } = await import("../sampler/session.js");
 		// top flushes at every refresh, which paces the drains; the interval is
-		// only a bound, for long refresh delays (the side-band ring holds about
-		// 2 s of a storm of 1,000 process starts a second).
+		// only a bound, for long refresh delays (the side-band rings hold about
+		// 1.5 s of 1,000 process starts a second, and a storm shortens it).
 		source = await SamplerSession.start(
 			{ kernel: loadKernel(), proc },
 			{ frequencyHz: options.frequencyHz, drainIntervalMs: TOP_DRAIN_INTERVAL_MS },
