@@ -26,7 +26,7 @@ first_frame() {
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 ours=(); perfs=()
 for r in $(seq "$runs"); do
-  o=$(first_frame "./dist/cli.js top" "q quit" "[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+")
+  o=$(first_frame "./dist/bundle/cli.js top" "q quit" "[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+")
   p=$(first_frame "perf top -F 99 -g" "Samples" "[0-9]+\.[0-9]+%")
   ours+=("$o"); perfs+=("$p")
   echo "run $r: tsprof top ${o} ms, perf top -g ${p} ms"

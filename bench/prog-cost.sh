@@ -24,13 +24,13 @@ for r in $(seq "$runs"); do
   # Both events fire on the same CPUs; whichever runs second finds warm
   # caches, so the start order alternates between runs.
   if [ $((r % 2)) = 1 ]; then
-    node dist/cli.js record -o "$tmp/r.pb.gz" --duration $((secs + 5)) 2>/dev/null & rec=$!
+    node dist/bundle/cli.js record -o "$tmp/r.pb.gz" --duration $((secs + 5)) 2>/dev/null & rec=$!
     sleep 1
     bpftrace -e 'profile:hz:99 { @[kstack, ustack] = count(); }' >/dev/null 2>&1 & bt=$!
   else
     bpftrace -e 'profile:hz:99 { @[kstack, ustack] = count(); }' >/dev/null 2>&1 & bt=$!
     sleep 1
-    node dist/cli.js record -o "$tmp/r.pb.gz" --duration $((secs + 5)) 2>/dev/null & rec=$!
+    node dist/bundle/cli.js record -o "$tmp/r.pb.gz" --duration $((secs + 5)) 2>/dev/null & rec=$!
   fi
   sleep "$secs"
   progs=$(bpftool prog show -j)

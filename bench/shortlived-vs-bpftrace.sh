@@ -12,14 +12,14 @@ for f in brief-burn spawn-storm; do
   gcc -O1 -g -fno-omit-frame-pointer -fno-inline -o "$tmp/$f" "test/fixtures/$f.c"
 done
 for r in $(seq "$runs"); do
-  node dist/cli.js record -o "$tmp/s.pb.gz" --duration $((count * ms / 2000 + 8)) 2>/dev/null & rec=$!
+  node dist/bundle/cli.js record -o "$tmp/s.pb.gz" --duration $((count * ms / 2000 + 8)) 2>/dev/null & rec=$!
   bpftrace -e 'profile:hz:99 /comm == "brief-burn"/ { @[ustack] = count(); }' >"$tmp/bt.out" 2>&1 & bt=$!
   sleep 3
   "$tmp/spawn-storm" "$count" 2 "$tmp/brief-burn" "$ms" >/dev/null
   sleep 1
   kill -INT "$bt"; wait "$bt"
   wait "$rec"
-  ours=$(node dist/cli.js report "$tmp/s.pb.gz" --json --comm brief-burn | node -e '
+  ours=$(node dist/bundle/cli.js report "$tmp/s.pb.gz" --json --comm brief-burn | node -e '
     const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
     const unnamed = r.functions.filter((f) => f.name.startsWith("[unknown]")).reduce((n, f) => n + f.self, 0);
     console.log(`${r.samples - unnamed} ${r.samples}`)')

@@ -24,7 +24,7 @@ try {
 	children.push(spawn(join(dir, "brief-burn"), ["60000"], { stdio: "ignore" }));
 	// A steady trickle of short processes, as a build would make.
 	children.push(spawn("sh", ["-c", `while :; do ${join(dir, "spawn-storm")} 20 2 ${join(dir, "brief-burn")} 20 >/dev/null; sleep 0.5; done`], { stdio: "ignore" }));
-	execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", cols, "-y", rows, `env -u CI TERM=xterm-256color ${process.execPath} ${join(root, "dist", "cli.js")} top`]);
+	execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", cols, "-y", rows, `env -u CI TERM=xterm-256color ${process.execPath} ${join(root, "dist", "bundle", "cli.js")} top`]);
 	await sleep(7000);
 	const ansi = execFileSync("tmux", ["capture-pane", "-e", "-p", "-t", session], { encoding: "utf8" });
 	writeFileSync(out, toSvg(ansi, Number(cols), Number(rows)));

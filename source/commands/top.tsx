@@ -72,7 +72,9 @@ const FIRST_DATA_POLL_MS = 100;
  */
 async function loadView() {
 	process.env.NODE_ENV ??= "production";
-	const [{ render }, { createElement }, { App }, { installFastOutput }] =
+	// React is CommonJS: its exports object is the default export both in
+	// Node and in the bundle (where named exports of a dynamic import are not).
+	const [{ render }, { default: React }, { App }, { installFastOutput }] =
 		await Promise.all([
 			import("ink"),
 			import("react"),
@@ -80,7 +82,7 @@ async function loadView() {
 			import("../ui/ink-output.js"),
 		]);
 	await installFastOutput();
-	return { render, createElement, App };
+	return { render, createElement: React.createElement, App };
 }
 
 function validate(opts: TopOptions, source: LiveSource): void {

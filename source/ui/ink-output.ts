@@ -197,8 +197,16 @@ interface OutputClass {
 /** Marks a `get()` of this module's, so that installing twice wraps once. */
 const FAST = Symbol("tsprof fast output");
 
+/**
+ * Where the bundled build (scripts/build.mjs) puts the Output class of the
+ * Ink it carries, since that copy has no file of its own to import.
+ */
+const BUNDLED_OUTPUT = Symbol.for("tsprof.inkOutput");
+
 /** Ink's `Output` class: the very module its renderer imports, found next to Ink's entry point. */
 export async function inkOutputClass(): Promise<OutputClass> {
+	const bundled = (globalThis as Record<symbol, unknown>)[BUNDLED_OUTPUT];
+	if (bundled !== undefined) return bundled as OutputClass;
 	const url = new URL("./output.js", import.meta.resolve("ink"));
 	return (await import(url.href)).default as OutputClass;
 }

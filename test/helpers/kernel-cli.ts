@@ -1,5 +1,5 @@
 /**
- * For the kernel integration tests: runs the real, built CLI (dist/cli.js)
+ * For the kernel integration tests: runs the real, built CLI (dist/bundle/cli.js)
  * as a child process, the way a user does, and parses what it prints.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -20,7 +20,7 @@ export interface CliOptions {
 	readonly env?: NodeJS.ProcessEnv;
 	/** Kill the run (SIGKILL) after this long; the result then has signal SIGKILL. */
 	readonly timeoutMs?: number;
-	/** Run `prefix... node dist/cli.js args...` (for setpriv, runuser). */
+	/** Run `prefix... node dist/bundle/cli.js args...` (for setpriv, runuser). */
 	readonly prefix?: readonly string[];
 }
 
@@ -30,7 +30,7 @@ export interface CliRun {
 	readonly done: Promise<CliResult>;
 }
 
-/** Starts `node dist/cli.js ...args`. */
+/** Starts `node dist/bundle/cli.js ...args`. */
 export function startCli(
 	args: readonly string[],
 	options: CliOptions = {},
@@ -62,7 +62,7 @@ export function startCli(
 	return { child, done };
 }
 
-/** Runs `node dist/cli.js ...args` to the end. */
+/** Runs `node dist/bundle/cli.js ...args` to the end. */
 export function runCli(
 	args: readonly string[],
 	options: CliOptions = {},

@@ -9,7 +9,8 @@ import { canTrace, effectiveCapabilities } from "../../source/kernel/preflight.j
 
 export const projectRoot = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
 export const addonPath = join(projectRoot, "native", "build", "Release", "tsprof.node");
-export const cliPath = join(projectRoot, "dist", "cli.js");
+/** The CLI as `tsprof` runs it: the bundle. */
+export const cliPath = join(projectRoot, "dist", "bundle", "cli.js");
 
 /** Why kernel tests cannot run here, or undefined when they can. */
 export function kernelUnavailable(): string | undefined {

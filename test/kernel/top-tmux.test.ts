@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { Scratch, waitFor } from "../helpers/kernel-fixtures.js";
@@ -27,10 +27,21 @@ test("top shows live data, filters by pid from the keyboard, clears, and quits",
 	const a = scratch.start(ratio, ["60"]);
 	const b = scratch.start(brief, ["60000"]);
 	const exitFile = join(scratch.dir, "exit");
+	// At exit, says whether the bundle's Ink drew with tsprof's fast output (source/ui/ink-output.ts).
+	const outputFile = join(scratch.dir, "ink-output");
+	const checker = join(scratch.dir, "check-output.cjs");
+	writeFileSync(
+		checker,
+		`process.on("exit", () => {
+			const Output = globalThis[Symbol.for("tsprof.inkOutput")];
+			const marks = Output ? Object.getOwnPropertySymbols(Output.prototype.get).map(String) : [];
+			require("node:fs").writeFileSync(${JSON.stringify(outputFile)}, Output ? marks.join(",") : "no Output exposed");
+		});`,
+	);
 	// Ink draws no intermediate frames under CI=true: the view runs without it.
 	tmux(
 		"new-session", "-d", "-s", session, "-x", "160", "-y", "45",
-		`env -u CI ${process.execPath} ${cliPath} top; echo EXIT=$? > ${exitFile}; sleep 30`,
+		`env -u CI ${process.execPath} --require ${checker} ${cliPath} top; echo EXIT=$? > ${exitFile}; sleep 30`,
 	);
 	const started = Date.now();
 	await waitFor("ratio_alpha on screen", () => screen().includes("ratio_alpha"), 15_000, 100);
@@ -61,6 +72,7 @@ test("top shows live data, filters by pid from the keyboard, clears, and quits",
 	tmux("send-keys", "-t", session, "q");
 	await waitFor("top to exit", () => existsSync(exitFile), 5_000, 50);
 	assert.equal(readFileSync(exitFile, "utf8").trim(), "EXIT=0");
+	assert.equal(readFileSync(outputFile, "utf8"), "Symbol(tsprof fast output)", "the bundle draws with the fast Ink output");
 	const after = screen();
 	assert.ok(!after.includes("ratio_alpha"), "the alternate screen is gone after q");
 	t.diagnostic(`first frame with live functions after ${firstFrameMs} ms`);
