@@ -11,20 +11,13 @@ import {
 	KERNEL_MODULE,
 	type Sample,
 } from "../source/profile/model.js";
+import { kernelFrame, userFrame } from "./helpers/frames.js";
 
 const EXE = "/usr/bin/app";
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 
-const u = (name: string, module = EXE): Frame => ({
-	name,
-	module,
-	kernel: false,
-});
-const k = (name: string): Frame => ({
-	name,
-	module: KERNEL_MODULE,
-	kernel: true,
-});
+const u = (name: string, module = EXE): Frame => userFrame(name, module);
+const k = kernelFrame;
 
 /** frames: outermost first, as one reads a stack; stored innermost first. */
 function sample(

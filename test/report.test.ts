@@ -19,19 +19,12 @@ import {
 	KERNEL_MODULE,
 	type Profile,
 } from "../source/profile/model.js";
+import { kernelFrame, userFrame } from "./helpers/frames.js";
 
 const EXE = "/tmp/tsprof-acc.abc123/wl/ratio";
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
-const f = (name: string, module = EXE): Frame => ({
-	name,
-	module,
-	kernel: false,
-});
-const k = (name: string): Frame => ({
-	name,
-	module: KERNEL_MODULE,
-	kernel: true,
-});
+const f = (name: string, module = EXE): Frame => userFrame(name, module);
+const k = kernelFrame;
 const stack = (...outerToInner: Frame[]) => [...outerToInner].reverse();
 const base = { startNs: 10n, exe: EXE };
 

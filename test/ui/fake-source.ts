@@ -8,22 +8,17 @@ import type {
 	ProcessKey,
 	SamplerStats,
 } from "../../source/profile/live.js";
-import {
-	type Frame,
-	KERNEL_MODULE,
-	type Sample,
-} from "../../source/profile/model.js";
+import type { Frame, Sample } from "../../source/profile/model.js";
+import { kernelFrame, userFrame } from "../helpers/frames.js";
 
 export const RATIO = "/opt/bench/ratio";
 export const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 
 export function user(name: string, module = RATIO): Frame {
-	return { name, module, kernel: false };
+	return userFrame(name, module);
 }
 
-export function kernel(name: string): Frame {
-	return { name, module: KERNEL_MODULE, kernel: true };
-}
+export const kernel = kernelFrame;
 
 /** A sample of process `pid`; `outerToInner` reads like a stack trace from main down. */
 export function sample(
