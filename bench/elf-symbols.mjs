@@ -33,6 +33,7 @@ import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { median, mib } from "./stats.mjs";
 
 const { values: args, positionals } = parseArgs({
 	allowPositionals: true,
@@ -46,12 +47,6 @@ const { values: args, positionals } = parseArgs({
 const root = resolve(args.root);
 const modulePath = resolve(root, "dist/symbols/elf-reader.js");
 
-const median = (values) => {
-	const sorted = [...values].sort((a, b) => a - b);
-	const mid = sorted.length >> 1;
-	return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 if (args.child) {
 	if (typeof globalThis.gc !== "function") throw new Error("child needs --expose-gc");
