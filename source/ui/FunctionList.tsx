@@ -1,11 +1,10 @@
-import { Text } from "ink";
 import { functionCells, functionHeader } from "../profile/top-format.js";
 import {
 	DEFAULT_SORT,
 	type FunctionRow,
 	type FunctionSort,
 } from "../profile/top-model.js";
-import { focusMark } from "./focus-mark.js";
+import { ListHeader } from "./ListHeader.js";
 import type { Cursor } from "./keymap.js";
 import { Rows } from "./Rows.js";
 
@@ -50,14 +49,7 @@ export function FunctionList({
 		search === "" ? "(no samples yet)" : `(no function matches "${search}")`;
 	return (
 		<>
-			<Text
-				wrap="truncate"
-				bold
-				color={focused ? "green" : undefined}
-				inverse={!focused}
-			>
-				{focusMark(functionHeader(width, sort), focused)}
-			</Text>
+			<ListHeader header={functionHeader(width, sort)} focused={focused} />
 			{height > 0 && (
 				<Rows
 					width={width}

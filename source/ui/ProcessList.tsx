@@ -1,7 +1,6 @@
-import { Text } from "ink";
 import { processCells, processHeader } from "../profile/top-format.js";
 import type { ProcessRow } from "../profile/top-model.js";
-import { focusMark } from "./focus-mark.js";
+import { ListHeader } from "./ListHeader.js";
 import type { Cursor } from "./keymap.js";
 import { Rows } from "./Rows.js";
 
@@ -31,14 +30,7 @@ export function ProcessList({
 	const visible = rows.slice(cursor.offset, cursor.offset + height);
 	return (
 		<>
-			<Text
-				wrap="truncate"
-				bold
-				color={focused ? "green" : undefined}
-				inverse={!focused}
-			>
-				{focusMark(processHeader(width), focused)}
-			</Text>
+			<ListHeader header={processHeader(width)} focused={focused} />
 			<Rows
 				width={width}
 				height={height}
