@@ -314,11 +314,14 @@ export async function top(
 			// Until the first samples arrive, ask for them often: a source that
 			// drains once a refresh would otherwise leave the tables empty for a
 			// whole interval after start.
-			const early = setInterval(() => {
-				if (!sawSamples) void source.flush?.();
-				else clearInterval(early);
-			}, FIRST_DATA_POLL_MS);
-			cleanups.push(() => clearInterval(early));
+			const { flush } = source;
+			if (flush && !sawSamples) {
+				const early = setInterval(() => {
+					if (!sawSamples) void flush.call(source);
+					else clearInterval(early);
+				}, FIRST_DATA_POLL_MS);
+				cleanups.push(() => clearInterval(early));
+			}
 			let refreshes = 0;
 			everyRefresh(() => {
 				refreshed = true;
