@@ -9,11 +9,13 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Off until user space has attached every program (DESIGN.md principle 1). */
+/* Off until user space has attached every program (ARCHITECTURE.md, Principles: 1). */
 volatile __u32 armed;
 /* Which of the TSPROF_BUFFERS sets the sampler writes now. */
 volatile __u32 active;
 struct tsprof_kstats kstats;
+/* User stack bytes each sample copies, at most; set before load. */
+const volatile __u32 stack_copy_bytes = TSPROF_STACK_COPY_MAX;
 
 /* Preallocated: the program runs in interrupt context, where allocating a
  * fresh element on every new key cost about a third more per sample. */
@@ -43,6 +45,25 @@ struct {
 	__uint(max_entries, TSPROF_EVENTS_BYTES);
 } events SEC(".maps");
 
+/* Sized by user space before load from the rate, the CPUs and the budget. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} samples SEC(".maps");
+
+struct sample_scratch {
+	struct tsprof_sample hdr;
+	__u8 data[TSPROF_SAMPLE_SCRATCH];
+};
+
+/* A sample is assembled here, then sent at its true length. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sample_scratch);
+} scratch SEC(".maps");
+
 static __always_inline void count_sample(void *counts, struct tsprof_count_key *key)
 {
 	__u64 one = 1, *value;
@@ -64,45 +85,107 @@ static __always_inline void count_sample(void *counts, struct tsprof_count_key *
 
 /* -EFAULT means "no stack of this kind here" (a kernel thread has no user
  * stack, a sample in user mode has no kernel stack): not a loss. */
-static __always_inline void note_stack_error(__s32 id, __u64 *lost)
+#define PF_KTHREAD 0x00200000
+
+static __always_inline void note_stack_error(long id, __u64 *lost)
 {
 	if (id < 0 && id != -14)
 		__sync_fetch_and_add(lost, 1);
 }
 
+/* Copies the user stack from sp upwards into out: first to the end of sp's
+ * page, then page by page, until the budget or the first page that cannot
+ * be read. One read that crossed the end of the stack mapping would fail
+ * whole, which is why it goes page by page. Returns the bytes copied. */
+static __always_inline __u32 copy_user_stack(__u8 *out, __u64 sp, __u32 *flags)
+{
+	/* 64-bit: a 32-bit copy that the compiler zero-extends for the bounds
+	 * check would leave the verifier unsure of the register passed on. */
+	__u64 budget = stack_copy_bytes & ~7u;
+	__u64 n = 0, len;
+	__u64 addr = sp;
+
+	if (budget > TSPROF_STACK_COPY_MAX)
+		budget = TSPROF_STACK_COPY_MAX;
+	for (int i = 0; i < TSPROF_STACK_COPY_MAX / TSPROF_PAGE_SIZE + 1; i++) {
+		if (n >= budget) {
+			*flags |= TSPROF_SAMPLE_COPY_BUDGET;
+			break;
+		}
+		len = TSPROF_PAGE_SIZE - (addr & (TSPROF_PAGE_SIZE - 1));
+		if (len > budget - n)
+			len = budget - n;
+		/* Bounds the verifier can see on the very registers of the call. */
+		barrier_var(len);
+		barrier_var(n);
+		if (len > TSPROF_PAGE_SIZE || n > TSPROF_STACK_COPY_MAX)
+			break;
+		if (bpf_probe_read_user(out + n, len, (void *)addr) != 0) {
+			*flags |= TSPROF_SAMPLE_COPY_FAULT;
+			break;
+		}
+		n += len;
+		addr += len;
+	}
+	return n & ~7u;
+}
+
 SEC("perf_event")
 int on_cpu_clock(struct bpf_perf_event_data *ctx)
 {
-	struct tsprof_count_key key = {};
+	struct sample_scratch *s;
 	struct task_struct *task;
-	__u64 id;
+	struct pt_regs *regs;
+	__u32 zero = 0, n = 0;
+	__u64 id, size;
+	long k;
 
 	if (!armed)
 		return 0;
 	id = bpf_get_current_pid_tgid();
-	key.pid = id >> 32;
-	key.tid = (__u32)id;
-	if (key.tid == 0)
+	if ((__u32)id == 0)
 		return 0; /* the idle task */
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	__sync_fetch_and_add(&kstats.samples, 1);
 	/* A BTF pointer reads fields with plain loads, not a helper call each. */
 	task = bpf_get_current_task_btf();
-	key.start_ns = task->group_leader->start_time;
-	key.exec_id = task->self_exec_id;
-	__sync_fetch_and_add(&kstats.samples, 1);
-
-	if (active & 1) {
-		key.kstack_id = bpf_get_stackid(ctx, &stacks1, 0);
-		key.ustack_id = bpf_get_stackid(ctx, &stacks1, BPF_F_USER_STACK);
-		note_stack_error(key.kstack_id, &kstats.lost_kstack);
-		note_stack_error(key.ustack_id, &kstats.lost_ustack);
-		count_sample(&counts1, &key);
-	} else {
-		key.kstack_id = bpf_get_stackid(ctx, &stacks0, 0);
-		key.ustack_id = bpf_get_stackid(ctx, &stacks0, BPF_F_USER_STACK);
-		note_stack_error(key.kstack_id, &kstats.lost_kstack);
-		note_stack_error(key.ustack_id, &kstats.lost_ustack);
-		count_sample(&counts0, &key);
+	s->hdr.ktime_ns = bpf_ktime_get_ns();
+	s->hdr.pid = id >> 32;
+	s->hdr.tid = (__u32)id;
+	s->hdr.start_ns = task->group_leader->start_time;
+	s->hdr.exec_id = task->self_exec_id;
+	s->hdr.flags = 0;
+	s->hdr.ip = s->hdr.sp = s->hdr.bp = 0;
+	/* The user registers, also when the sample hit inside a system call:
+	 * task_pt_regs holds what the thread had when it entered the kernel. */
+	if (!(task->flags & PF_KTHREAD) && task->mm) {
+		regs = (struct pt_regs *)bpf_task_pt_regs(task);
+		if (regs) {
+			s->hdr.ip = regs->ip;
+			s->hdr.sp = regs->sp;
+			s->hdr.bp = regs->bp;
+			s->hdr.flags |= TSPROF_SAMPLE_USER_REGS;
+			n = copy_user_stack(s->data, s->hdr.sp, &s->hdr.flags);
+		}
 	}
+	if (n > TSPROF_STACK_COPY_MAX)
+		n = TSPROF_STACK_COPY_MAX;
+	s->hdr.stack_bytes = n;
+	k = bpf_get_stack(ctx, s->data + n, TSPROF_MAX_STACK_DEPTH * 8, 0);
+	if (k < 0) {
+		note_stack_error(k, &kstats.lost_kstack);
+		k = 0;
+	}
+	s->hdr.kstack_nr = (__u32)k / 8;
+	__sync_fetch_and_add(&kstats.stack_bytes, n);
+	size = sizeof(s->hdr) + n + (__u64)s->hdr.kstack_nr * 8;
+	if (size > sizeof(*s))
+		size = sizeof(*s);
+	/* Wakeups cost ~20 us here; user space drains on a timer instead. */
+	if (bpf_ringbuf_output(&samples, s, size, BPF_RB_NO_WAKEUP) != 0)
+		__sync_fetch_and_add(&kstats.lost_sample_ring, 1);
 	return 0;
 }
 

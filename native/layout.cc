@@ -46,6 +46,8 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   FIELD(ks, tsprof_kstats, lost_ustack);
   FIELD(ks, tsprof_kstats, lost_kstack);
   FIELD(ks, tsprof_kstats, lost_events);
+  FIELD(ks, tsprof_kstats, lost_sample_ring);
+  FIELD(ks, tsprof_kstats, stack_bytes);
   out.Set("tsprof_kstats", ks);
 
   Napi::Object h = Napi::Object::New(env);
@@ -58,12 +60,27 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   FIELD(h, tsprof_drain_header, n_counts);
   FIELD(h, tsprof_drain_header, n_stacks);
   FIELD(h, tsprof_drain_header, n_sideband_chunks);
-  FIELD(h, tsprof_drain_header, sideband_lost);
+  FIELD(h, tsprof_drain_header, n_samples);
   FIELD(h, tsprof_drain_header, batch_deletes);
   FIELD(h, tsprof_drain_header, fallback_deletes);
   FIELD(h, tsprof_drain_header, delete_failures);
   FIELD(h, tsprof_drain_header, lost_stack_reads);
   out.Set("tsprof_drain_header", h);
+
+  Napi::Object sm = Napi::Object::New(env);
+  sm.Set("size", Napi::Number::New(env, sizeof(tsprof_sample)));
+  FIELD(sm, tsprof_sample, ktime_ns);
+  FIELD(sm, tsprof_sample, start_ns);
+  FIELD(sm, tsprof_sample, exec_id);
+  FIELD(sm, tsprof_sample, pid);
+  FIELD(sm, tsprof_sample, tid);
+  FIELD(sm, tsprof_sample, ip);
+  FIELD(sm, tsprof_sample, sp);
+  FIELD(sm, tsprof_sample, bp);
+  FIELD(sm, tsprof_sample, flags);
+  FIELD(sm, tsprof_sample, stack_bytes);
+  FIELD(sm, tsprof_sample, kstack_nr);
+  out.Set("tsprof_sample", sm);
 
   Napi::Object st = Napi::Object::New(env);
   st.Set("size", Napi::Number::New(env, sizeof(tsprof_stack_rec)));
@@ -83,6 +100,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   c.Set("maxStackDepth", Napi::Number::New(env, TSPROF_MAX_STACK_DEPTH));
   c.Set("magic", Napi::Number::New(env, TSPROF_DRAIN_MAGIC));
   c.Set("version", Napi::Number::New(env, TSPROF_DRAIN_VERSION));
+  c.Set("stackCopyMax", Napi::Number::New(env, TSPROF_STACK_COPY_MAX));
   out.Set("constants", c);
   return out;
 }

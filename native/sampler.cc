@@ -64,6 +64,22 @@ std::vector<int> online_cpus() {
   return cpus;
 }
 
+// A sample's record is its header, stack bytes and kernel ips; the drain
+// hands them on as they came, padded to 8 bytes so every header stays aligned.
+int append_sample(void* ctx, void* data, size_t size) {
+  auto* sink = static_cast<SampleSink*>(ctx);
+  std::vector<uint8_t>* out = &sink->bytes;
+  if (size < sizeof(tsprof_sample)) return 0;
+  const auto* hdr = static_cast<const tsprof_sample*>(data);
+  size_t need = sizeof(tsprof_sample) + hdr->stack_bytes + size_t(hdr->kstack_nr) * 8;
+  if (need > size) return 0;
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  out->insert(out->end(), p, p + need);
+  out->resize((out->size() + 7) & ~size_t(7), 0);
+  sink->count++;
+  return 0;
+}
+
 int append_event(void* ctx, void* data, size_t size) {
   auto* out = static_cast<std::vector<uint8_t>*>(ctx);
   if (size < sizeof(tsprof_event)) return 0;
@@ -117,32 +133,52 @@ bool Sampler::busy(Napi::Env env) {
 Napi::Value Sampler::Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
-    Napi::TypeError::New(env, "open({ frequencyHz, sidebandPages })").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "open({ frequencyHz, sidebandPages, stackCopyBytes, sampleRingBytes })")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Napi::Object o = info[0].As<Napi::Object>();
-  int hz = o.Get("frequencyHz").ToNumber().Int32Value();
-  int pages = o.Get("sidebandPages").ToNumber().Int32Value();
-  if (hz <= 0 || pages <= 0 || (pages & (pages - 1)) != 0) {
+  OpenOptions opts;
+  opts.frequency_hz = o.Get("frequencyHz").ToNumber().Int32Value();
+  opts.sideband_pages = o.Get("sidebandPages").ToNumber().Int32Value();
+  opts.stack_copy_bytes = o.Get("stackCopyBytes").ToNumber().Int32Value();
+  opts.sample_ring_bytes = o.Get("sampleRingBytes").ToNumber().Int64Value();
+  auto pow2 = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0; };
+  if (opts.frequency_hz <= 0 || !pow2(opts.sideband_pages)) {
     Napi::RangeError::New(env, "frequencyHz must be > 0 and sidebandPages a power of two").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (opts.stack_copy_bytes < 0 || opts.stack_copy_bytes > TSPROF_STACK_COPY_MAX) {
+    Napi::RangeError::New(env, "stackCopyBytes must be 0.." + std::to_string(TSPROF_STACK_COPY_MAX))
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (!pow2(opts.sample_ring_bytes) || opts.sample_ring_bytes < 4096 || opts.sample_ring_bytes > (1ll << 30)) {
+    Napi::RangeError::New(env, "sampleRingBytes must be a power of two from 4 KiB to 1 GiB").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (busy(env)) return env.Undefined();
   return PromiseWorker::Run(
       env,
-      [this, hz, pages]() {
-        std::string err = open_all(hz, static_cast<size_t>(pages));
+      [this, opts]() {
+        std::string err = open_all(opts);
         busy_ = false;
         return err;
       },
       [](Napi::Env e) { return e.Undefined(); });
 }
 
-std::string Sampler::open_all(int frequency_hz, size_t sideband_pages) {
+std::string Sampler::open_all(const OpenOptions& opts) {
   if (skel_) return "the session is already open";
   skel_ = tsprof__open();
   if (!skel_) return "cannot open the BPF object: " + errno_text(errno);
-  int err = tsprof__load(skel_);
+  skel_->rodata->stack_copy_bytes = static_cast<__u32>(opts.stack_copy_bytes);
+  int err = bpf_map__set_max_entries(skel_->maps.samples, static_cast<__u32>(opts.sample_ring_bytes));
+  if (err) {
+    close_all();
+    return "cannot size the samples ring: " + errno_text(err);
+  }
+  err = tsprof__load(skel_);
   if (err) {
     std::string msg = "cannot load the BPF programs: " + errno_text(err);
     std::string why = last_libbpf_log();
@@ -164,7 +200,7 @@ std::string Sampler::open_all(int frequency_hz, size_t sideband_pages) {
     attr.type = PERF_TYPE_SOFTWARE;
     attr.config = PERF_COUNT_SW_CPU_CLOCK;
     attr.freq = 1;
-    attr.sample_freq = static_cast<__u64>(frequency_hz);
+    attr.sample_freq = static_cast<__u64>(opts.frequency_hz);
     int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
     if (fd < 0) return fail("cannot open the cpu-clock perf event on CPU " + std::to_string(cpu) + ": " + errno_text(errno));
     bpf_link* link = bpf_program__attach_perf_event(skel_->progs.on_cpu_clock, fd);
@@ -183,7 +219,9 @@ std::string Sampler::open_all(int frequency_hz, size_t sideband_pages) {
   }
   events_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), append_event, &event_scratch_, nullptr);
   if (!events_) return fail("cannot open the event ring buffer: " + errno_text(errno));
-  std::string sb = sideband_.open(cpus, sideband_pages);
+  samples_ = ring_buffer__new(bpf_map__fd(skel_->maps.samples), append_sample, &sample_sink_, nullptr);
+  if (!samples_) return fail("cannot open the samples ring buffer: " + errno_text(errno));
+  std::string sb = sideband_.open(cpus, static_cast<size_t>(opts.sideband_pages));
   if (!sb.empty()) return fail(sb);
   return "";
 }
@@ -217,6 +255,11 @@ std::string Sampler::drain_into(std::vector<uint8_t>& out) {
 
   event_scratch_.clear();
   ring_buffer__consume(events_);
+  // Samples after the events: a process a sample names has had its exec
+  // and fork delivered, in this drain or an earlier one.
+  sample_sink_.bytes.clear();
+  sample_sink_.count = 0;
+  ring_buffer__consume(samples_);
   std::vector<uint8_t> sideband;
   uint32_t chunks = 0;
   sideband_.read_into(sideband, chunks);
@@ -276,17 +319,22 @@ std::string Sampler::drain_into(std::vector<uint8_t>& out) {
   h.n_counts = static_cast<__u32>(n);
   h.n_stacks = n_stacks;
   h.n_sideband_chunks = chunks;
+  h.n_samples = sample_sink_.count;
   h.batch_deletes = cleanup_.batch_deletes;
   h.fallback_deletes = cleanup_.fallback_deletes;
   h.delete_failures = cleanup_.failures;
   h.lost_stack_reads = lost_stack_reads_;
 
-  out.reserve(sizeof(h) + event_scratch_.size() + n * sizeof(tsprof_count_rec) + stacks.size() + sideband.size());
+  out.reserve(sizeof(h) + event_scratch_.size() + n * sizeof(tsprof_count_rec) + stacks.size() + sideband.size() +
+              sample_sink_.bytes.size());
   put(out, h);
   out.insert(out.end(), event_scratch_.begin(), event_scratch_.end());
   for (size_t i = 0; i < n; i++) put(out, tsprof_count_rec{keys[i], values[i]});
   out.insert(out.end(), stacks.begin(), stacks.end());
   out.insert(out.end(), sideband.begin(), sideband.end());
+  out.insert(out.end(), sample_sink_.bytes.begin(), sample_sink_.bytes.end());
+  // A large drain's scratch must not stay resident between drains.
+  if (sample_sink_.bytes.capacity() > (4u << 20)) std::vector<uint8_t>().swap(sample_sink_.bytes);
   return "";
 }
 
@@ -315,6 +363,10 @@ void Sampler::close_all() {
   if (events_) {
     ring_buffer__free(events_);
     events_ = nullptr;
+  }
+  if (samples_) {
+    ring_buffer__free(samples_);
+    samples_ = nullptr;
   }
   for (bpf_link* l : links_) bpf_link__destroy(l);
   links_.clear();

@@ -9,7 +9,7 @@ import type { LiveBatch } from "../source/profile/live.js";
 import type { ProcReader } from "../source/process/procfs.js";
 import { SamplerSession } from "../source/sampler/session.js";
 import { Symbolizer } from "../source/symbols/symbolizer.js";
-import { buildDrain, commRecord, fakeKernel, forkRecord, mmap2Record } from "./helpers/drain-builder.js";
+import { buildDrain, commRecord, fakeKernel, forkRecord, listUnwinder, mmap2Record } from "./helpers/drain-builder.js";
 import { KernelSymbols } from "../source/symbols/kallsyms.js";
 
 const noProc: ProcReader = { listPids: () => [], read: () => undefined, exists: () => false };
@@ -42,7 +42,7 @@ async function run(drains: ArrayBuffer[], pids?: number[]) {
 	const kernel = fakeKernel(drains);
 	const batches: LiveBatch[] = [];
 	const session = await SamplerSession.start(
-		{ kernel, proc: noProc, symbolizer: new Symbolizer({ loadKernelSymbols: kernelSymbols }) },
+		{ kernel, proc: noProc, symbolizer: new Symbolizer({ loadKernelSymbols: kernelSymbols }), unwinder: listUnwinder },
 		{ frequencyHz: 99, drainIntervalMs: 1e6, pids },
 		2,
 	);
@@ -70,7 +70,7 @@ test("a short process is named from side-band mappings after it exited", async (
 			{ type: "exec", ktimeNs: 30n, pid, startNs: 10n, execId: 2n, comm: "named", filename: exe },
 			{ type: "exit", ktimeNs: 900n, pid, startNs: 10n, execId: 2n, comm: "named" },
 		],
-		counts: [
+		samples: [
 			{ pid, startNs: 10n, execId: 2n, ustack: [sym.leaf_fn + 2n, sym.middle_fn + 5n, sym.main + 5n], count: 7 },
 			{ pid, startNs: 10n, execId: 2n, ustack: [sym.middle_fn + 1n], kstack: [0xffffffff81000104n], count: 3 },
 		],
@@ -113,9 +113,9 @@ test("a process that exits after the drain began stays until a later drain", asy
 		],
 	});
 	// Samples taken before the exit, delivered by the next drain.
-	const second = buildDrain({ drainKtimeNs: 700n, counts: [{ pid, startNs: 10n, execId: 2n, ustack: [sym.leaf_fn + 1n], count: 1 }] });
+	const second = buildDrain({ drainKtimeNs: 700n, samples: [{ pid, startNs: 10n, execId: 2n, ustack: [sym.leaf_fn + 1n], count: 1 }] });
 	const kernel = fakeKernel([first, second]);
-	const session = await SamplerSession.start({ kernel, proc: noProc }, { frequencyHz: 99, drainIntervalMs: 1e6 }, 2);
+	const session = await SamplerSession.start({ kernel, proc: noProc, unwinder: listUnwinder }, { frequencyHz: 99, drainIntervalMs: 1e6 }, 2);
 	const seen: LiveBatch[] = [];
 	session.subscribe((b) => seen.push(b));
 	await session.tick();
@@ -135,7 +135,7 @@ test("--pid follows the processes the filtered one forks", async () => {
 			{ type: "fork", ktimeNs: 11n, pid: 302, ppid: 301, startNs: 11n, execId: 1n, comm: "cc" },
 			{ type: "fork", ktimeNs: 12n, pid: 400, ppid: 1, startNs: 12n, execId: 1n, comm: "other" },
 		],
-		counts: [
+		samples: [
 			{ pid: 300, startNs: 1n, execId: 1n, count: 1 },
 			{ pid: 302, startNs: 11n, execId: 1n, count: 1 },
 			{ pid: 400, startNs: 12n, execId: 1n, count: 1 },
@@ -152,6 +152,7 @@ test("the decoder reads back what the fake kernel built", () => {
 			lostCountFull: 3,
 			events: [{ type: "exec", ktimeNs: 5n, pid: 9, startNs: 1n, execId: 4n, comm: "abc", filename: "/x/y" }],
 			counts: [{ pid: 9, startNs: 1n, execId: 4n, ustack: [1n, 2n], count: 5 }],
+			samples: [{ pid: 9, tid: 10, startNs: 1n, execId: 4n, ustack: [7n, 8n], kstack: [0xffffffff81000104n], ktimeNs: 42n, count: 2 }],
 		}),
 	);
 	assert.equal(d.drainKtimeNs, 77n);
@@ -160,6 +161,12 @@ test("the decoder reads back what the fake kernel built", () => {
 	assert.equal(d.counts[0].count, 5);
 	assert.deepEqual([...(d.stacks.get(d.counts[0].ustackId) ?? [])], [1n, 2n]);
 	assert.equal(d.counts[0].kstackId, -14);
+	assert.equal(d.samples.length, 2);
+	const r = d.samples[1];
+	assert.deepEqual([r.ktimeNs, r.pid, r.tid, r.startNs, r.execId], [42n, 9, 10, 1n, 4n]);
+	assert.equal(r.regs?.ip, 7n);
+	assert.deepEqual([...new BigUint64Array(r.stack.slice().buffer)], [8n, 0n]);
+	assert.deepEqual([...r.kernelIps], [0xffffffff81000104n]);
 	assert.throws(() => decodeDrain(new ArrayBuffer(8)), /too short/);
 });
 

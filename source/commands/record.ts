@@ -120,9 +120,12 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 			` (map cleanup: ${c.batchDeletes} batch deletes, ${c.fallbackDeletes} fallback deletes, ${c.failures} failures)\n`,
 	);
 	const loss = session.lossDetails();
-	if (loss.userStackErrors + loss.kernelStackErrors + loss.lostEvents + loss.lostSidebandRecords > 0) {
+	out.write(
+		`tsprof: user stacks: ${Math.round(loss.stackBytesPerSample)} bytes copied per sample, ${loss.truncatedUserStacks} samples with a truncated stack\n`,
+	);
+	if (loss.kernelStackErrors + loss.lostEvents + loss.lostSidebandRecords > 0) {
 		out.write(
-			`tsprof: of the lost: ${loss.userStackErrors} user and ${loss.kernelStackErrors} kernel stacks not taken; also ${loss.lostEvents} process events and ${loss.lostSidebandRecords} side-band records dropped\n`,
+			`tsprof: of the lost: ${loss.kernelStackErrors} kernel stacks not taken; also ${loss.lostEvents} process events and ${loss.lostSidebandRecords} side-band records dropped\n`,
 		);
 	}
 	if (drainError) out.write(`tsprof: warning: a drain failed: ${drainError.message}\n`);

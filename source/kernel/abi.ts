@@ -7,7 +7,9 @@
 export const COMM_LEN = 16;
 export const FILENAME_LEN = 256;
 export const DRAIN_MAGIC = 0x7473706f;
-export const DRAIN_VERSION = 1;
+export const DRAIN_VERSION = 2;
+/** The most user stack one sample can carry (TSPROF_STACK_COPY_MAX). */
+export const STACK_COPY_MAX = 16384;
 
 /** Offsets and sizes of bpf/tsprof.h, by struct and field. */
 export const LAYOUT = {
@@ -25,22 +27,45 @@ export const LAYOUT = {
 		comm: 40,
 		filename: 56,
 	},
-	tsprof_kstats: { size: 40, samples: 0, lost_count_full: 8, lost_ustack: 16, lost_kstack: 24, lost_events: 32 },
+	tsprof_kstats: {
+		size: 56,
+		samples: 0,
+		lost_count_full: 8,
+		lost_ustack: 16,
+		lost_kstack: 24,
+		lost_events: 32,
+		lost_sample_ring: 40,
+		stack_bytes: 48,
+	},
+	tsprof_sample: {
+		size: 72,
+		ktime_ns: 0,
+		start_ns: 8,
+		exec_id: 16,
+		pid: 24,
+		tid: 28,
+		ip: 32,
+		sp: 40,
+		bp: 48,
+		flags: 56,
+		stack_bytes: 60,
+		kstack_nr: 64,
+	},
 	tsprof_drain_header: {
-		size: 112,
+		size: 128,
 		magic: 0,
 		version: 4,
 		drain_ktime_ns: 8,
 		kstats: 16,
-		n_events: 56,
-		n_counts: 60,
-		n_stacks: 64,
-		n_sideband_chunks: 68,
-		sideband_lost: 72,
-		batch_deletes: 80,
-		fallback_deletes: 88,
-		delete_failures: 96,
-		lost_stack_reads: 104,
+		n_events: 72,
+		n_counts: 76,
+		n_stacks: 80,
+		n_sideband_chunks: 84,
+		n_samples: 88,
+		batch_deletes: 96,
+		fallback_deletes: 104,
+		delete_failures: 112,
+		lost_stack_reads: 120,
 	},
 	tsprof_stack_rec: { size: 8, id: 0, nr: 4 },
 	tsprof_sideband_chunk: { size: 8, cpu: 0, bytes: 4 },
@@ -72,6 +97,35 @@ export interface CountRecord {
 	readonly count: number;
 }
 
+/** tsprof_sample.flags */
+export const SAMPLE_USER_REGS = 1;
+export const SAMPLE_COPY_BUDGET = 2;
+export const SAMPLE_COPY_FAULT = 4;
+
+/** The user registers of a sampled thread, as the unwinder starts from them. */
+export interface UserRegs {
+	readonly ip: bigint;
+	readonly sp: bigint;
+	readonly bp: bigint;
+}
+
+/** One CPU sample as the perf_event program sent it: registers, stack copy, kernel stack. */
+export interface SampleRecord {
+	readonly ktimeNs: bigint;
+	readonly pid: number;
+	readonly tid: number;
+	readonly startNs: bigint;
+	readonly execId: bigint;
+	/** Absent for kernel threads, which have no user side. */
+	readonly regs?: UserRegs;
+	/** User stack from `regs.sp` upwards (a view into the drain buffer). */
+	readonly stack: Uint8Array;
+	/** The copy stopped at its byte budget, not at the end of the stack. */
+	readonly stackCut: boolean;
+	/** Kernel instruction pointers, innermost first. */
+	readonly kernelIps: BigUint64Array;
+}
+
 /** Raw perf side-band records of one CPU, in that ring's order. */
 export interface SidebandChunk {
 	readonly cpu: number;
@@ -85,6 +139,10 @@ export interface KernelCounters {
 	readonly lostUserStack: number;
 	readonly lostKernelStack: number;
 	readonly lostEvents: number;
+	/** The samples ring was full. */
+	readonly lostSampleRing: number;
+	/** User stack bytes copied by the kernel, over all samples. */
+	readonly stackBytes: number;
 }
 
 /** Everything one drain returned. */
@@ -96,6 +154,8 @@ export interface Drain {
 	/** Stack id -> instruction pointers, innermost first. */
 	readonly stacks: ReadonlyMap<number, BigUint64Array>;
 	readonly sideband: readonly SidebandChunk[];
+	/** CPU samples, in the ring's order. */
+	readonly samples: readonly SampleRecord[];
 	readonly cleanup: { readonly batchDeletes: number; readonly fallbackDeletes: number; readonly failures: number };
 	readonly lostStackReads: number;
 }
@@ -128,11 +188,14 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 		lostUserStack: u64(H.kstats + K.lost_ustack),
 		lostKernelStack: u64(H.kstats + K.lost_kstack),
 		lostEvents: u64(H.kstats + K.lost_events),
+		lostSampleRing: u64(H.kstats + K.lost_sample_ring),
+		stackBytes: u64(H.kstats + K.stack_bytes),
 	};
 	const nEvents = view.getUint32(H.n_events, true);
 	const nCounts = view.getUint32(H.n_counts, true);
 	const nStacks = view.getUint32(H.n_stacks, true);
 	const nChunks = view.getUint32(H.n_sideband_chunks, true);
+	const nSamples = view.getUint32(H.n_samples, true);
 	let off = H.size;
 	const need = (n: number) => {
 		if (off + n > buffer.byteLength) throw new Error("drain buffer is truncated");
@@ -201,6 +264,35 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 		off += len;
 	}
 
+	const P = LAYOUT.tsprof_sample;
+	const samples: SampleRecord[] = new Array(nSamples);
+	for (let i = 0; i < nSamples; i++) {
+		need(P.size);
+		const flags = view.getUint32(off + P.flags, true);
+		const stackBytes = view.getUint32(off + P.stack_bytes, true);
+		const kstackNr = view.getUint32(off + P.kstack_nr, true);
+		const body = off + P.size;
+		const length = P.size + stackBytes + kstackNr * 8;
+		need(length);
+		const kernelIps = new BigUint64Array(kstackNr);
+		for (let j = 0; j < kstackNr; j++) kernelIps[j] = view.getBigUint64(body + stackBytes + j * 8, true);
+		samples[i] = {
+			ktimeNs: view.getBigUint64(off + P.ktime_ns, true),
+			pid: view.getUint32(off + P.pid, true),
+			tid: view.getUint32(off + P.tid, true),
+			startNs: view.getBigUint64(off + P.start_ns, true),
+			execId: view.getBigUint64(off + P.exec_id, true),
+			...(flags & SAMPLE_USER_REGS
+				? { regs: { ip: view.getBigUint64(off + P.ip, true), sp: view.getBigUint64(off + P.sp, true), bp: view.getBigUint64(off + P.bp, true) } }
+				: {}),
+			stack: bytes.subarray(body, body + stackBytes),
+			stackCut: (flags & SAMPLE_COPY_BUDGET) !== 0,
+			kernelIps,
+		};
+		// Records are padded to 8 bytes, so the next header stays aligned.
+		off += (length + 7) & ~7;
+	}
+
 	return {
 		drainKtimeNs: view.getBigUint64(H.drain_ktime_ns, true),
 		counters,
@@ -208,6 +300,7 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 		counts,
 		stacks,
 		sideband,
+		samples,
 		cleanup: { batchDeletes: u64(H.batch_deletes), fallbackDeletes: u64(H.fallback_deletes), failures: u64(H.delete_failures) },
 		lostStackReads: u64(H.lost_stack_reads),
 	};

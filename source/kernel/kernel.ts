@@ -8,6 +8,10 @@ export interface OpenOptions {
 	readonly frequencyHz: number;
 	/** Side-band ring size per CPU, in pages (a power of two). */
 	readonly sidebandPages: number;
+	/** User stack bytes each sample copies (0..STACK_COPY_MAX). */
+	readonly stackCopyBytes: number;
+	/** Size of the samples ring, a power of two. */
+	readonly sampleRingBytes: number;
 }
 
 /** One live kernel session: the programs, their maps and rings. */

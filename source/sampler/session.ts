@@ -4,10 +4,11 @@
  * (merged by time) to the process table, then the samples, which are
  * symbolized against the process and image they were taken in. Only after a
  * drain has been fully processed are processes that exited before it began
- * released (DESIGN.md principle 2).
+ * released (ARCHITECTURE.md, Principles: 2). User stacks arrive as copies
+ * and are unwound here, against the mappings the process had when sampled.
  */
 import { performance } from "node:perf_hooks";
-import { type CountRecord, decodeDrain, type Drain, type KernelEvent } from "../kernel/abi.js";
+import { decodeDrain, type Drain, type KernelEvent, type SampleRecord, STACK_COPY_MAX } from "../kernel/abi.js";
 import type { Kernel, KernelSession } from "../kernel/kernel.js";
 import { mergeSideband, type SidebandRecord } from "../kernel/perf-records.js";
 import type { LiveBatch, LiveSource, ProcessKey, SamplerStats } from "../profile/live.js";
@@ -15,6 +16,8 @@ import type { Frame, Sample } from "../profile/model.js";
 import { ProcessTable } from "../process/process-table.js";
 import type { ProcReader } from "../process/procfs.js";
 import { Symbolizer } from "../symbols/symbolizer.js";
+import { FramePointerUnwinder } from "./fp-unwinder.js";
+import type { UnwoundStack, UserUnwinder } from "./user-stack.js";
 
 /** How a session samples and what it keeps. */
 export interface SessionOptions {
@@ -28,6 +31,8 @@ export interface SessionOptions {
 	readonly sidebandPages?: number;
 	/** Keep only these processes and every process they start; empty: all. */
 	readonly pids?: readonly number[];
+	/** User stack each sample copies for unwinding, bytes; 16 KiB by default. */
+	readonly stackCopyBytes?: number;
 }
 
 /** The parts a session is built from; tests pass fakes. */
@@ -35,6 +40,20 @@ export interface SessionParts {
 	readonly kernel: Kernel;
 	readonly proc: ProcReader;
 	readonly symbolizer?: Symbolizer;
+	readonly unwinder?: UserUnwinder;
+}
+
+/**
+ * Bytes of samples ring that hold two of the longest drain intervals at
+ * full rate, in a power of two between 256 KiB and 64 MiB: a sample is its
+ * header, its stack copy and a kernel stack of typical depth.
+ */
+export function sampleRingBytes(frequencyHz: number, cpus: number, stackCopyBytes: number, drainIntervalMs: number): number {
+	const record = 72 + stackCopyBytes + 256;
+	const want = frequencyHz * cpus * record * ((2 * Math.max(drainIntervalMs, MAX_QUIET_DRAIN_MS)) / 1000);
+	let bytes = 256 * 1024;
+	while (bytes < want && bytes < 64 * 1024 * 1024) bytes *= 2;
+	return bytes;
 }
 
 type Listener = (batch: LiveBatch) => void;
@@ -43,6 +62,9 @@ const DEFAULT_DRAIN_MS = 250;
 /** Lifecycle events in one drain that mean processes are starting by the hundred a second. */
 const STORM_EVENTS = 256;
 const STORM_DRAIN_MS = 250;
+/** The longest a view lets the sampler go undrained (top refreshes every second). */
+const MAX_QUIET_DRAIN_MS = 1000;
+const DEFAULT_STACK_COPY = STACK_COPY_MAX;
 /** How often freed C heap is handed back, at most: after the first drain, then now and then. */
 const RELEASE_EVERY_MS = 10_000;
 
@@ -51,6 +73,7 @@ export class SamplerSession implements LiveSource {
 	private readonly errorListeners = new Set<(error: Error) => void>();
 	private readonly table: ProcessTable;
 	private readonly symbolizer: Symbolizer;
+	private readonly unwinder: UserUnwinder;
 	private readonly followed?: Set<number>;
 	private timer?: NodeJS.Timeout;
 	private inflight?: Promise<void>;
@@ -58,6 +81,7 @@ export class SamplerSession implements LiveSource {
 	private samples = 0;
 	private lastDrain?: Drain;
 	private sidebandLost = 0;
+	private truncatedStacks = 0;
 	private releasedAt = Number.NEGATIVE_INFINITY;
 	private readonly cpus: number;
 
@@ -69,6 +93,7 @@ export class SamplerSession implements LiveSource {
 	) {
 		this.table = new ProcessTable({ proc: parts.proc });
 		this.symbolizer = parts.symbolizer ?? new Symbolizer({ demangle: (name) => parts.kernel.demangle([name])[0] ?? undefined });
+		this.unwinder = parts.unwinder ?? new FramePointerUnwinder();
 		this.cpus = cpus;
 		if (options.pids && options.pids.length > 0) this.followed = new Set(options.pids);
 	}
@@ -76,7 +101,13 @@ export class SamplerSession implements LiveSource {
 	/** Attaches every probe unarmed, arms them at once, then scans /proc. */
 	static async start(parts: SessionParts, options: SessionOptions, cpus: number): Promise<SamplerSession> {
 		const kernel = parts.kernel.createSession();
-		await kernel.open({ frequencyHz: options.frequencyHz, sidebandPages: options.sidebandPages ?? 128 });
+		const stackCopyBytes = options.stackCopyBytes ?? DEFAULT_STACK_COPY;
+		await kernel.open({
+			frequencyHz: options.frequencyHz,
+			sidebandPages: options.sidebandPages ?? 128,
+			stackCopyBytes,
+			sampleRingBytes: sampleRingBytes(options.frequencyHz, cpus, stackCopyBytes, options.drainIntervalMs ?? DEFAULT_DRAIN_MS),
+		});
 		const session = new SamplerSession(kernel, parts, options, cpus);
 		// Kernel symbols take ~150 ms to load; doing it before arming keeps the
 		// first drain as short as the others.
@@ -156,11 +187,18 @@ export class SamplerSession implements LiveSource {
 		const sideband = mergeSideband(drain.sideband);
 		for (const r of sideband) if (r.kind === "lost") this.sidebandLost += r.lost;
 		this.applyInOrder(drain.events, sideband, exited);
-		const samples: Sample[] = [];
-		for (const c of drain.counts) {
-			const s = this.sample(c, drain.stacks);
-			if (s) samples.push(s);
+		// Identical stacks of one thread become one weighted sample, named once.
+		const merged = new Map<string, { record: SampleRecord; user?: UnwoundStack; value: number }>();
+		for (const r of drain.samples) {
+			if (this.followed && !this.followed.has(r.pid)) continue;
+			const user = r.regs ? this.unwinder.unwind(r.pid, this.table.resolve(r.pid, r.startNs, r.execId).image, r.regs, r.stack, r.stackCut) : undefined;
+			const key = `${r.pid}/${r.tid}/${r.startNs}/${r.execId}/${r.kernelIps.join(",")}/${user?.pcs.join(",")}/${user?.truncated}`;
+			const m = merged.get(key);
+			if (m) m.value++;
+			else merged.set(key, { record: r, user, value: 1 });
 		}
+		const samples: Sample[] = [];
+		for (const m of merged.values()) samples.push(this.sample(m.record, m.user, m.value));
 		// Everything before this drain began has now been processed.
 		this.table.release(drain.drainKtimeNs);
 		return { samples, exited, timeMs: Date.now() };
@@ -186,29 +224,29 @@ export class SamplerSession implements LiveSource {
 		}
 	}
 
-	private sample(c: CountRecord, stacks: ReadonlyMap<number, BigUint64Array>): Sample | undefined {
-		if (this.followed && !this.followed.has(c.pid)) return undefined;
-		const { process, image } = this.table.resolve(c.pid, c.startNs, c.execId);
+	private sample(r: SampleRecord, user: UnwoundStack | undefined, value: number): Sample {
+		const { process, image } = this.table.resolve(r.pid, r.startNs, r.execId);
 		const frames: Frame[] = [];
-		const kips = c.kstackId >= 0 ? stacks.get(c.kstackId) : undefined;
-		if (kips) for (let i = 0; i < kips.length; i++) frames.push(this.symbolizer.kernelFrame(kips[i], i > 0));
-		const uips = c.ustackId >= 0 ? stacks.get(c.ustackId) : undefined;
-		if (uips) {
-			for (let i = 0; i < uips.length; i++) {
-				// The first user address is where the thread was interrupted
-				// (or entered the kernel); the rest are return addresses.
-				frames.push(this.symbolizer.userFrame(c.pid, image, uips[i], i > 0));
+		const kips = r.kernelIps;
+		for (let i = 0; i < kips.length; i++) frames.push(this.symbolizer.kernelFrame(kips[i], i > 0));
+		if (user) {
+			// The first user address is where the thread was interrupted (or
+			// entered the kernel); the rest are return addresses.
+			for (let i = 0; i < user.pcs.length; i++) frames.push(this.symbolizer.userFrame(r.pid, image, user.pcs[i], i > 0));
+			if (user.truncated) {
+				this.truncatedStacks += value;
+				frames.push(truncationFrame(user.truncated));
 			}
 		}
-		this.samples += c.count;
+		this.samples += value;
 		return {
-			pid: c.pid,
-			tid: c.tid,
-			startNs: c.startNs,
+			pid: r.pid,
+			tid: r.tid,
+			startNs: r.startNs,
 			comm: image.comm || process.comm,
 			exe: image.exe || process.exe,
 			frames,
-			value: c.count,
+			value,
 		};
 	}
 
@@ -219,9 +257,9 @@ export class SamplerSession implements LiveSource {
 			frequencyHz: this.options.frequencyHz,
 			cpus: this.cpus,
 			samples: this.samples,
-			// A sample whose stack could not be taken (a clash in the stack map)
-			// is kept but cannot be attributed: it counts as lost too.
-			lostSamples: d ? d.counters.lostCountFull + d.lostStackReads + d.counters.lostUserStack + d.counters.lostKernelStack : 0,
+			// A sample whose kernel stack could not be taken is kept, but it is
+			// not whole: it counts as lost too.
+			lostSamples: d ? d.counters.lostSampleRing + d.counters.lostKernelStack : 0,
 			processesSeen: t.live + t.deferred + t.released,
 			deferredProcesses: t.deferred,
 			mapCleanup: d ? d.cleanup : { batchDeletes: 0, fallbackDeletes: 0, failures: 0 },
@@ -229,13 +267,20 @@ export class SamplerSession implements LiveSource {
 	}
 
 	/** Kernel-side loss counters beyond lost samples, for summaries. */
-	lossDetails(): { userStackErrors: number; kernelStackErrors: number; lostEvents: number; lostSidebandRecords: number } {
+	lossDetails(): {
+		kernelStackErrors: number;
+		lostEvents: number;
+		lostSidebandRecords: number;
+		truncatedUserStacks: number;
+		stackBytesPerSample: number;
+	} {
 		const d = this.lastDrain?.counters;
 		return {
-			userStackErrors: d?.lostUserStack ?? 0,
 			kernelStackErrors: d?.lostKernelStack ?? 0,
 			lostEvents: d?.lostEvents ?? 0,
 			lostSidebandRecords: this.sidebandLost,
+			truncatedUserStacks: this.truncatedStacks,
+			stackBytesPerSample: d && d.samples > 0 ? d.stackBytes / d.samples : 0,
 		};
 	}
 
@@ -256,4 +301,9 @@ export class SamplerSession implements LiveSource {
 			await this.kernel.close();
 		}
 	}
+}
+
+/** The outermost frame of a stack that ends early says why (ARCHITECTURE.md, Unwinding). */
+function truncationFrame(reason: string): Frame {
+	return { name: `[unknown] (stack truncated: ${reason})`, module: "[unknown]", kernel: false };
 }

@@ -6,6 +6,7 @@
  */
 import { DRAIN_MAGIC, DRAIN_VERSION, LAYOUT } from "../../source/kernel/abi.js";
 import type { Kernel, KernelSession } from "../../source/kernel/kernel.js";
+import type { UserUnwinder } from "../../source/sampler/user-stack.js";
 
 export interface FakeEvent {
 	type: "exec" | "exit" | "fork";
@@ -27,6 +28,36 @@ export interface FakeCount {
 	kstack?: bigint[];
 	count: number;
 }
+
+/**
+ * A CPU sample for the fake kernel: sent as `count` identical records. The
+ * user stack is laid out for {@link listUnwinder}: regs.ip is ustack[0], the
+ * copy holds the rest as u64s, ended by a zero.
+ */
+export interface FakeSample {
+	pid: number;
+	tid?: number;
+	startNs: bigint;
+	execId: bigint;
+	ustack?: bigint[];
+	kstack?: bigint[];
+	count?: number;
+	ktimeNs?: bigint;
+}
+
+/** Unwinds the fake kernel's stacks: they list their return addresses. */
+export const listUnwinder: UserUnwinder = {
+	unwind(_pid, _image, regs, stack) {
+		const view = new DataView(stack.buffer, stack.byteOffset, stack.byteLength);
+		const pcs = [regs.ip];
+		for (let off = 0; off + 8 <= stack.byteLength; off += 8) {
+			const pc = view.getBigUint64(off, true);
+			if (pc === 0n) break;
+			pcs.push(pc);
+		}
+		return { pcs };
+	},
+};
 
 const TYPE = { exec: 1, exit: 2, fork: 3 } as const;
 
@@ -92,6 +123,7 @@ export interface FakeDrain {
 	drainKtimeNs: bigint;
 	events?: FakeEvent[];
 	counts?: FakeCount[];
+	samples?: FakeSample[];
 	/** Side-band bytes per CPU. */
 	sideband?: Buffer[];
 	lostCountFull?: number;
@@ -120,7 +152,11 @@ export function buildDrain(d: FakeDrain): ArrayBuffer {
 	const stackBytes = [...stacks.values()].reduce((n, s) => n + 8 + 8 * s.ips.length, 0);
 	const sb = d.sideband ?? [];
 	const sbBytes = sb.reduce((n, c) => n + 8 + c.length, 0);
-	const size = H.size + events.length * E.size + counts.length * R.size + stackBytes + sbBytes;
+	const P = LAYOUT.tsprof_sample;
+	const records = (d.samples ?? []).flatMap((x) => Array.from({ length: x.count ?? 1 }, () => x));
+	const recordBytes = (x: FakeSample) => P.size + (x.ustack ? 8 * x.ustack.length : 0) + 8 * (x.kstack?.length ?? 0);
+	const samplesBytes = records.reduce((n, x) => n + recordBytes(x), 0);
+	const size = H.size + events.length * E.size + counts.length * R.size + stackBytes + sbBytes + samplesBytes;
 	const buf = new ArrayBuffer(size);
 	const v = new DataView(buf);
 	v.setUint32(H.magic, DRAIN_MAGIC, true);
@@ -131,6 +167,7 @@ export function buildDrain(d: FakeDrain): ArrayBuffer {
 	v.setUint32(H.n_counts, counts.length, true);
 	v.setUint32(H.n_stacks, stacks.size, true);
 	v.setUint32(H.n_sideband_chunks, sb.length, true);
+	v.setUint32(H.n_samples, records.length, true);
 	let off = H.size;
 	for (const e of events) {
 		v.setBigUint64(off + E.ktime_ns, e.ktimeNs, true);
@@ -169,6 +206,27 @@ export function buildDrain(d: FakeDrain): ArrayBuffer {
 		new Uint8Array(buf, off + 8, chunk.length).set(chunk);
 		off += 8 + chunk.length;
 	});
+	for (const x of records) {
+		v.setBigUint64(off + P.ktime_ns, x.ktimeNs ?? 1n, true);
+		v.setBigUint64(off + P.start_ns, x.startNs, true);
+		v.setBigUint64(off + P.exec_id, x.execId, true);
+		v.setUint32(off + P.pid, x.pid, true);
+		v.setUint32(off + P.tid, x.tid ?? x.pid, true);
+		const stack = x.ustack ? [...x.ustack.slice(1), 0n] : [];
+		if (x.ustack) {
+			v.setBigUint64(off + P.ip, x.ustack[0] ?? 0n, true);
+			v.setBigUint64(off + P.sp, 0x7ffc0000n, true);
+			v.setUint32(off + P.flags, 1, true);
+		}
+		v.setUint32(off + P.stack_bytes, stack.length * 8, true);
+		v.setUint32(off + P.kstack_nr, x.kstack?.length ?? 0, true);
+		let o = off + P.size;
+		for (const w of [...stack, ...(x.kstack ?? [])]) {
+			v.setBigUint64(o, w, true);
+			o += 8;
+		}
+		off = o;
+	}
 	return buf;
 }
 

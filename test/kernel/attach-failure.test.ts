@@ -18,7 +18,7 @@ test("a failed attach rejects with one message and leaves no program behind", { 
 	const session = loadKernel().createSession();
 	// The kernel refuses a sampling frequency above perf_event_max_sample_rate,
 	// after the programs have been loaded: the failure comes mid-attach.
-	await assert.rejects(session.open({ frequencyHz: 100_000_000, sidebandPages: 8 }), (e: Error) => {
+	await assert.rejects(session.open({ frequencyHz: 100_000_000, sidebandPages: 8, stackCopyBytes: 4096, sampleRingBytes: 1 << 20 }), (e: Error) => {
 		assert.match(e.message, /cpu-clock perf event on CPU \d+/);
 		assert.ok(!e.message.includes("\n"), "one line");
 		return true;
