@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tsprof's kernel side: a cpu-clock sampler that counts stacks in a map, and
- * exec/exit/fork tracepoints that send timestamped events to user space. */
+/* tsprof's kernel side: a cpu-clock sampler that sends each sample (user
+ * registers, a copy of the user stack, the kernel stack) through a ring
+ * buffer; exec/exit/fork tracepoints that send timestamped events; and, when
+ * asked for, a sched_switch program that measures where threads block. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -11,34 +13,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Off until user space has attached every program (ARCHITECTURE.md, Principles: 1). */
 volatile __u32 armed;
-/* Which of the TSPROF_BUFFERS sets the sampler writes now. */
-volatile __u32 active;
 struct tsprof_kstats kstats;
 /* User stack bytes each sample copies, at most; set before load. */
 const volatile __u32 stack_copy_bytes = TSPROF_STACK_COPY_MAX;
-
-/* Preallocated: the program runs in interrupt context, where allocating a
- * fresh element on every new key cost about a third more per sample. */
-#define COUNTS_MAP(name)                                   \
-	struct {                                               \
-		__uint(type, BPF_MAP_TYPE_HASH);                   \
-		__uint(max_entries, TSPROF_COUNTS_ENTRIES);        \
-		__type(key, struct tsprof_count_key);              \
-		__type(value, __u64);                              \
-	} name SEC(".maps")
-
-#define STACKS_MAP(name)                                   \
-	struct {                                               \
-		__uint(type, BPF_MAP_TYPE_STACK_TRACE);            \
-		__uint(max_entries, TSPROF_STACK_ENTRIES);         \
-		__uint(key_size, sizeof(__u32));                   \
-		__uint(value_size, TSPROF_MAX_STACK_DEPTH * sizeof(__u64)); \
-	} name SEC(".maps")
-
-COUNTS_MAP(counts0);
-COUNTS_MAP(counts1);
-STACKS_MAP(stacks0);
-STACKS_MAP(stacks1);
+/* Off-CPU: blocks shorter than this are not reported; kernel threads only if asked. */
+const volatile __u64 min_block_ns = 1000;
+const volatile __u32 offcpu_kernel_threads = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -56,6 +36,30 @@ struct sample_scratch {
 	__u8 data[TSPROF_SAMPLE_SCRATCH];
 };
 
+/* Off-CPU: where each blocked thread switched out, keyed by thread id, never
+ * by process or a global slot (ARCHITECTURE.md, Principles: 4). Allocated on
+ * use: only threads that are blocked now have an entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TSPROF_OFFCPU_THREADS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct tsprof_offcpu);
+} offcpu_start SEC(".maps");
+
+/* Blocks, sent at switch-in. Sized by user space before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} offcpu SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tsprof_offcpu);
+} offcpu_scratch SEC(".maps");
+
 /* A sample is assembled here, then sent at its true length. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -64,28 +68,9 @@ struct {
 	__type(value, struct sample_scratch);
 } scratch SEC(".maps");
 
-static __always_inline void count_sample(void *counts, struct tsprof_count_key *key)
-{
-	__u64 one = 1, *value;
-
-	value = bpf_map_lookup_elem(counts, key);
-	if (value) {
-		__sync_fetch_and_add(value, 1);
-		return;
-	}
-	if (bpf_map_update_elem(counts, key, &one, BPF_NOEXIST) == 0)
-		return;
-	/* Another CPU inserted the same key between our lookup and update. */
-	value = bpf_map_lookup_elem(counts, key);
-	if (value)
-		__sync_fetch_and_add(value, 1);
-	else
-		__sync_fetch_and_add(&kstats.lost_count_full, 1);
-}
-
-/* -EFAULT means "no stack of this kind here" (a kernel thread has no user
- * stack, a sample in user mode has no kernel stack): not a loss. */
 #define PF_KTHREAD 0x00200000
+#define TASK_RUNNING 0
+#define TASK_DEAD 0x80
 
 static __always_inline void note_stack_error(long id, __u64 *lost)
 {
@@ -249,9 +234,12 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task)
 {
 	struct tsprof_event *e;
+	__u32 tid;
 
 	if (!armed)
 		return 0;
+	tid = BPF_CORE_READ(task, pid);
+	bpf_map_delete_elem(&offcpu_start, &tid);
 	/* The leader may exit before its threads; the process ends with the
 	 * last thread, when signal->live has dropped to zero. */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
@@ -261,5 +249,106 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		return 0;
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), task->comm);
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+/* Switch-out: remember when and where the thread stopped running. */
+static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt, unsigned int prev_state)
+{
+	struct tsprof_offcpu *s;
+	struct pt_regs *regs;
+	__u32 zero = 0, tid = prev->pid;
+	__u64 n = 0, k, u = 0;
+	long r;
+	int kthread = prev->flags & PF_KTHREAD;
+
+	if (tid == 0 || (kthread && !offcpu_kernel_threads))
+		return;
+	/* A thread's last switch-out, on its way out of the kernel for good:
+	 * nothing will switch it in again. */
+	if (prev->exit_state || (prev_state & TASK_DEAD))
+		return;
+	s = bpf_map_lookup_elem(&offcpu_scratch, &zero);
+	if (!s)
+		return;
+	s->ktime_ns = bpf_ktime_get_ns();
+	s->blocked_ns = 0;
+	s->pid = prev->tgid;
+	s->tid = tid;
+	s->start_ns = prev->group_leader->start_time;
+	s->exec_id = prev->self_exec_id;
+	s->state = prev_state;
+	s->preempted = preempt || prev_state == TASK_RUNNING;
+	s->ip = s->sp = s->bp = 0;
+	if (!kthread && prev->mm) {
+		regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+		if (regs) {
+			s->ip = regs->ip;
+			s->sp = regs->sp;
+			s->bp = regs->bp;
+			/* Near the top of the stack the whole window may not be mapped:
+			 * then only up to the end of sp's page. */
+			n = TSPROF_OFFCPU_STACK;
+			if (bpf_probe_read_user(s->data, TSPROF_OFFCPU_STACK, (void *)s->sp) != 0) {
+				n = TSPROF_PAGE_SIZE - (s->sp & (TSPROF_PAGE_SIZE - 1));
+				barrier_var(n);
+				if (n > TSPROF_OFFCPU_STACK)
+					n = TSPROF_OFFCPU_STACK;
+				if (bpf_probe_read_user(s->data, n, (void *)s->sp) != 0)
+					n = 0;
+			}
+			n &= ~7ull;
+		}
+	}
+	if (n > TSPROF_OFFCPU_STACK)
+		n = TSPROF_OFFCPU_STACK;
+	s->stack_bytes = n;
+	r = bpf_get_stack(ctx, s->data + n, TSPROF_OFFCPU_DEPTH * 8, 0);
+	k = r > 0 ? (__u64)r / 8 : 0;
+	if (k > TSPROF_OFFCPU_DEPTH)
+		k = TSPROF_OFFCPU_DEPTH;
+	s->kstack_nr = k;
+	if (!kthread) {
+		r = bpf_get_stack(ctx, s->data + n + k * 8, TSPROF_OFFCPU_DEPTH * 8, BPF_F_USER_STACK);
+		u = r > 0 ? (__u64)r / 8 : 0;
+	}
+	s->ustack_nr = u;
+	if (bpf_map_update_elem(&offcpu_start, &tid, s, BPF_ANY) != 0)
+		__sync_fetch_and_add(&kstats.offcpu_dropped, 1);
+}
+
+/* Switch-in: the thread waited from its switch-out until now. */
+static __always_inline void switch_in(struct task_struct *next)
+{
+	struct tsprof_offcpu *v;
+	__u32 tid = next->pid;
+	__u64 now, size;
+
+	v = bpf_map_lookup_elem(&offcpu_start, &tid);
+	if (!v)
+		return;
+	now = bpf_ktime_get_ns();
+	if (now - v->ktime_ns >= min_block_ns) {
+		v->blocked_ns = now - v->ktime_ns;
+		v->ktime_ns = now;
+		size = sizeof(*v) - sizeof(v->data) + v->stack_bytes + ((__u64)v->kstack_nr + v->ustack_nr) * 8;
+		if (size > sizeof(*v))
+			size = sizeof(*v);
+		if (bpf_ringbuf_output(&offcpu, v, size, BPF_RB_NO_WAKEUP) != 0)
+			__sync_fetch_and_add(&kstats.lost_offcpu, 1);
+		else
+			__sync_fetch_and_add(&kstats.offcpu_blocks, 1);
+	}
+	bpf_map_delete_elem(&offcpu_start, &tid);
+}
+
+/* Loaded always, attached only when off-CPU time is asked for. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{
+	if (!armed)
+		return 0;
+	switch_out(ctx, prev, preempt, prev_state);
+	switch_in(next);
 	return 0;
 }

@@ -13,11 +13,14 @@
 #define TSPROF_COMM_LEN 16
 #define TSPROF_FILENAME_LEN 256
 #define TSPROF_MAX_STACK_DEPTH 127
-/* Two sets of (counts, stacks) maps: the programs write one while user space
- * drains the other, so a drain never races with a writer. */
-#define TSPROF_BUFFERS 2
-#define TSPROF_COUNTS_ENTRIES 16384
-#define TSPROF_STACK_ENTRIES 16384
+/* Off-CPU: threads that can be blocked at once, and the depth of each of
+ * the two stacks (kernel, user) taken at switch-out. */
+#define TSPROF_OFFCPU_THREADS 32768
+#define TSPROF_OFFCPU_DEPTH 64
+/* The top of the user stack kept with each block: enough for the unwinder
+ * to find the callers of a frameless libc wrapper (read, futex wait, ...),
+ * where the frame-pointer walk skips a caller. */
+#define TSPROF_OFFCPU_STACK 2048
 #define TSPROF_EVENTS_BYTES (1 << 20)
 /* The most user stack one sample copies (the budget itself is set at load,
  * up to this). Copies start at the user sp and stop at the budget or at the
@@ -27,19 +30,6 @@
 /* The per-CPU scratch a sample is assembled in: header, the stack copy, then
  * the kernel stack, whose start follows the copy's length. */
 #define TSPROF_SAMPLE_SCRATCH (TSPROF_STACK_COPY_MAX + TSPROF_PAGE_SIZE + TSPROF_MAX_STACK_DEPTH * 8)
-
-/* Key of the in-kernel sample counts. (pid, start_ns) names a process even
- * when its pid is reused; exec_id (task->self_exec_id) tells the images of
- * one process apart across exec, so a sample taken just before exec is never
- * symbolized against the new binary. */
-struct tsprof_count_key {
-	__u32 pid;
-	__u32 tid;
-	__u64 start_ns;
-	__u64 exec_id;
-	__s32 ustack_id;
-	__s32 kstack_id;
-};
 
 /* tsprof_sample.flags */
 enum tsprof_sample_flags {
@@ -74,6 +64,34 @@ struct tsprof_sample {
 	__u32 pad;
 };
 
+/* One block of one thread, from its switch-out to its switch-in, sent
+ * through the off-CPU ring at switch-in. data holds stack_bytes of user
+ * stack from sp, then kstack_nr kernel ips, then ustack_nr user ips walked
+ * by frame pointers (u64, innermost first each); the ring carries the record
+ * cut right after them. */
+struct tsprof_offcpu {
+	/* At switch-out while stored; at switch-in once sent. */
+	__u64 ktime_ns;
+	__u64 blocked_ns;
+	__u64 start_ns;
+	__u64 exec_id;
+	__u32 pid;
+	__u32 tid;
+	/* The task state it switched out in (TASK_INTERRUPTIBLE, ...). */
+	__u32 state;
+	/* Runnable but taken off the CPU: waiting for a CPU, not for an event. */
+	__u32 preempted;
+	__u32 kstack_nr;
+	__u32 ustack_nr;
+	/* User registers at switch-out; ip is 0 for a kernel thread. */
+	__u64 ip;
+	__u64 sp;
+	__u64 bp;
+	__u32 stack_bytes;
+	__u32 pad;
+	__u8 data[TSPROF_OFFCPU_STACK + 2 * TSPROF_OFFCPU_DEPTH * 8];
+};
+
 enum tsprof_event_type {
 	TSPROF_EVENT_EXEC = 1,
 	TSPROF_EVENT_EXIT = 2,
@@ -97,10 +115,7 @@ struct tsprof_event {
 /* Counters the programs keep in .bss; cumulative since load. */
 struct tsprof_kstats {
 	__u64 samples;
-	/* The counts map was full: the sample is lost. */
-	__u64 lost_count_full;
-	/* bpf_get_stackid failed for a reason other than "no such stack". */
-	__u64 lost_ustack;
+	/* bpf_get_stack failed for a reason other than "no such stack". */
 	__u64 lost_kstack;
 	/* The ring buffer had no room for a lifecycle event. */
 	__u64 lost_events;
@@ -108,15 +123,21 @@ struct tsprof_kstats {
 	__u64 lost_sample_ring;
 	/* User stack bytes copied, over all samples. */
 	__u64 stack_bytes;
+	/* Off-CPU blocks sent, blocks lost to a full ring, and switch-outs not
+	 * remembered because the per-thread map was full. */
+	__u64 offcpu_blocks;
+	__u64 lost_offcpu;
+	__u64 offcpu_dropped;
 };
 
 /* One drain of the kernel buffers, as the addon hands it to JavaScript:
- *   header | events[n_events] | counts[n_counts] | stacks | sideband | samples
- * stacks: n_stacks records of tsprof_stack_rec followed by nr u64 ips.
+ *   header | events[n_events] | sideband | samples | offcpu
  * sideband: n_sideband_chunks of tsprof_sideband_chunk, each followed by
  * `bytes` of raw perf records (PERF_RECORD_*), in the ring's own order.
  * samples: n_samples records of tsprof_sample, each followed by its stack
- * bytes and kernel ips (see tsprof_sample), in the ring's order. */
+ * bytes and kernel ips (see tsprof_sample), in the ring's order.
+ * offcpu: n_offcpu tsprof_offcpu records as the ring carries them, each
+ * padded to 8 bytes. */
 struct tsprof_drain_header {
 	__u32 magic;
 	__u32 version;
@@ -125,27 +146,14 @@ struct tsprof_drain_header {
 	__u64 drain_ktime_ns;
 	struct tsprof_kstats kstats;
 	__u32 n_events;
-	__u32 n_counts;
-	__u32 n_stacks;
 	__u32 n_sideband_chunks;
 	__u32 n_samples;
-	__u32 pad;
-	/* Map cleanup counts, cumulative (ARCHITECTURE.md, Principles: 5). */
+	__u32 n_offcpu;
+	/* Cleanup of the off-CPU start map: entries of threads that are gone,
+	 * cumulative (ARCHITECTURE.md, Principles: 5). */
 	__u64 batch_deletes;
 	__u64 fallback_deletes;
 	__u64 delete_failures;
-	/* Entries that could not be read back (a stack id gone missing). */
-	__u64 lost_stack_reads;
-};
-
-struct tsprof_count_rec {
-	struct tsprof_count_key key;
-	__u64 count;
-};
-
-struct tsprof_stack_rec {
-	__s32 id;
-	__u32 nr;
 };
 
 struct tsprof_sideband_chunk {
@@ -154,6 +162,6 @@ struct tsprof_sideband_chunk {
 };
 
 #define TSPROF_DRAIN_MAGIC 0x7473706Fu /* "tspo" */
-#define TSPROF_DRAIN_VERSION 2
+#define TSPROF_DRAIN_VERSION 3
 
 #endif

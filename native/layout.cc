@@ -10,22 +10,6 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
 
-  Napi::Object key = Napi::Object::New(env);
-  key.Set("size", Napi::Number::New(env, sizeof(tsprof_count_key)));
-  FIELD(key, tsprof_count_key, pid);
-  FIELD(key, tsprof_count_key, tid);
-  FIELD(key, tsprof_count_key, start_ns);
-  FIELD(key, tsprof_count_key, exec_id);
-  FIELD(key, tsprof_count_key, ustack_id);
-  FIELD(key, tsprof_count_key, kstack_id);
-  out.Set("tsprof_count_key", key);
-
-  Napi::Object rec = Napi::Object::New(env);
-  rec.Set("size", Napi::Number::New(env, sizeof(tsprof_count_rec)));
-  FIELD(rec, tsprof_count_rec, key);
-  FIELD(rec, tsprof_count_rec, count);
-  out.Set("tsprof_count_rec", rec);
-
   Napi::Object ev = Napi::Object::New(env);
   ev.Set("size", Napi::Number::New(env, sizeof(tsprof_event)));
   FIELD(ev, tsprof_event, ktime_ns);
@@ -42,12 +26,13 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   Napi::Object ks = Napi::Object::New(env);
   ks.Set("size", Napi::Number::New(env, sizeof(tsprof_kstats)));
   FIELD(ks, tsprof_kstats, samples);
-  FIELD(ks, tsprof_kstats, lost_count_full);
-  FIELD(ks, tsprof_kstats, lost_ustack);
   FIELD(ks, tsprof_kstats, lost_kstack);
   FIELD(ks, tsprof_kstats, lost_events);
   FIELD(ks, tsprof_kstats, lost_sample_ring);
   FIELD(ks, tsprof_kstats, stack_bytes);
+  FIELD(ks, tsprof_kstats, offcpu_blocks);
+  FIELD(ks, tsprof_kstats, lost_offcpu);
+  FIELD(ks, tsprof_kstats, offcpu_dropped);
   out.Set("tsprof_kstats", ks);
 
   Napi::Object h = Napi::Object::New(env);
@@ -57,14 +42,12 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   FIELD(h, tsprof_drain_header, drain_ktime_ns);
   FIELD(h, tsprof_drain_header, kstats);
   FIELD(h, tsprof_drain_header, n_events);
-  FIELD(h, tsprof_drain_header, n_counts);
-  FIELD(h, tsprof_drain_header, n_stacks);
   FIELD(h, tsprof_drain_header, n_sideband_chunks);
   FIELD(h, tsprof_drain_header, n_samples);
+  FIELD(h, tsprof_drain_header, n_offcpu);
   FIELD(h, tsprof_drain_header, batch_deletes);
   FIELD(h, tsprof_drain_header, fallback_deletes);
   FIELD(h, tsprof_drain_header, delete_failures);
-  FIELD(h, tsprof_drain_header, lost_stack_reads);
   out.Set("tsprof_drain_header", h);
 
   Napi::Object sm = Napi::Object::New(env);
@@ -82,11 +65,24 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   FIELD(sm, tsprof_sample, kstack_nr);
   out.Set("tsprof_sample", sm);
 
-  Napi::Object st = Napi::Object::New(env);
-  st.Set("size", Napi::Number::New(env, sizeof(tsprof_stack_rec)));
-  FIELD(st, tsprof_stack_rec, id);
-  FIELD(st, tsprof_stack_rec, nr);
-  out.Set("tsprof_stack_rec", st);
+  Napi::Object oc = Napi::Object::New(env);
+  oc.Set("size", Napi::Number::New(env, sizeof(tsprof_offcpu)));
+  FIELD(oc, tsprof_offcpu, ktime_ns);
+  FIELD(oc, tsprof_offcpu, blocked_ns);
+  FIELD(oc, tsprof_offcpu, start_ns);
+  FIELD(oc, tsprof_offcpu, exec_id);
+  FIELD(oc, tsprof_offcpu, pid);
+  FIELD(oc, tsprof_offcpu, tid);
+  FIELD(oc, tsprof_offcpu, state);
+  FIELD(oc, tsprof_offcpu, preempted);
+  FIELD(oc, tsprof_offcpu, kstack_nr);
+  FIELD(oc, tsprof_offcpu, ustack_nr);
+  FIELD(oc, tsprof_offcpu, ip);
+  FIELD(oc, tsprof_offcpu, sp);
+  FIELD(oc, tsprof_offcpu, bp);
+  FIELD(oc, tsprof_offcpu, stack_bytes);
+  FIELD(oc, tsprof_offcpu, data);
+  out.Set("tsprof_offcpu", oc);
 
   Napi::Object sb = Napi::Object::New(env);
   sb.Set("size", Napi::Number::New(env, sizeof(tsprof_sideband_chunk)));
@@ -98,6 +94,7 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   c.Set("commLen", Napi::Number::New(env, TSPROF_COMM_LEN));
   c.Set("filenameLen", Napi::Number::New(env, TSPROF_FILENAME_LEN));
   c.Set("maxStackDepth", Napi::Number::New(env, TSPROF_MAX_STACK_DEPTH));
+  c.Set("offcpuDepth", Napi::Number::New(env, TSPROF_OFFCPU_DEPTH));
   c.Set("magic", Napi::Number::New(env, TSPROF_DRAIN_MAGIC));
   c.Set("version", Napi::Number::New(env, TSPROF_DRAIN_VERSION));
   c.Set("stackCopyMax", Napi::Number::New(env, TSPROF_STACK_COPY_MAX));

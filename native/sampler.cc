@@ -14,7 +14,6 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
-#include <unordered_set>
 
 #include "tsprof.h"
 #include "tsprof.skel.h"
@@ -76,6 +75,20 @@ int append_sample(void* ctx, void* data, size_t size) {
   const uint8_t* p = static_cast<const uint8_t*>(data);
   out->insert(out->end(), p, p + need);
   out->resize((out->size() + 7) & ~size_t(7), 0);
+  sink->count++;
+  return 0;
+}
+
+int append_offcpu(void* ctx, void* data, size_t size) {
+  auto* sink = static_cast<SampleSink*>(ctx);
+  const size_t head = offsetof(tsprof_offcpu, data);
+  if (size < head) return 0;
+  const auto* rec = static_cast<const tsprof_offcpu*>(data);
+  size_t need = head + rec->stack_bytes + (size_t(rec->kstack_nr) + rec->ustack_nr) * 8;
+  if (need > size || need > sizeof(tsprof_offcpu)) return 0;
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  sink->bytes.insert(sink->bytes.end(), p, p + need);
+  sink->bytes.resize((sink->bytes.size() + 7) & ~size_t(7), 0);
   sink->count++;
   return 0;
 }
@@ -143,6 +156,14 @@ Napi::Value Sampler::Open(const Napi::CallbackInfo& info) {
   opts.sideband_pages = o.Get("sidebandPages").ToNumber().Int32Value();
   opts.stack_copy_bytes = o.Get("stackCopyBytes").ToNumber().Int32Value();
   opts.sample_ring_bytes = o.Get("sampleRingBytes").ToNumber().Int64Value();
+  opts.cpu_samples = !o.Has("cpuSamples") || o.Get("cpuSamples").ToBoolean().Value();
+  if (o.Has("offCpu") && o.Get("offCpu").IsObject()) {
+    Napi::Object off = o.Get("offCpu").As<Napi::Object>();
+    opts.off_cpu = true;
+    opts.min_block_ns = off.Get("minBlockNs").ToNumber().Int64Value();
+    opts.offcpu_kernel_threads = off.Get("kernelThreads").ToBoolean().Value();
+    opts.offcpu_ring_bytes = off.Get("ringBytes").ToNumber().Int64Value();
+  }
   auto pow2 = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0; };
   if (opts.frequency_hz <= 0 || !pow2(opts.sideband_pages)) {
     Napi::RangeError::New(env, "frequencyHz must be > 0 and sidebandPages a power of two").ThrowAsJavaScriptException();
@@ -153,8 +174,9 @@ Napi::Value Sampler::Open(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (!pow2(opts.sample_ring_bytes) || opts.sample_ring_bytes < 4096 || opts.sample_ring_bytes > (1ll << 30)) {
-    Napi::RangeError::New(env, "sampleRingBytes must be a power of two from 4 KiB to 1 GiB").ThrowAsJavaScriptException();
+  auto ring_ok = [&](int64_t v) { return pow2(v) && v >= 4096 && v <= (1ll << 30); };
+  if (!ring_ok(opts.sample_ring_bytes) || (opts.off_cpu && !ring_ok(opts.offcpu_ring_bytes))) {
+    Napi::RangeError::New(env, "ring sizes must be powers of two from 4 KiB to 1 GiB").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (busy(env)) return env.Undefined();
@@ -173,10 +195,16 @@ std::string Sampler::open_all(const OpenOptions& opts) {
   skel_ = tsprof__open();
   if (!skel_) return "cannot open the BPF object: " + errno_text(errno);
   skel_->rodata->stack_copy_bytes = static_cast<__u32>(opts.stack_copy_bytes);
+  skel_->rodata->min_block_ns = static_cast<__u64>(opts.min_block_ns);
+  skel_->rodata->offcpu_kernel_threads = opts.offcpu_kernel_threads ? 1 : 0;
   int err = bpf_map__set_max_entries(skel_->maps.samples, static_cast<__u32>(opts.sample_ring_bytes));
+  if (!err && opts.off_cpu) err = bpf_map__set_max_entries(skel_->maps.offcpu, static_cast<__u32>(opts.offcpu_ring_bytes));
+  // Not asked for: not loaded at all, so it costs nothing.
+  if (!err && !opts.off_cpu) err = bpf_program__set_autoload(skel_->progs.on_switch, false);
+  if (!err && !opts.cpu_samples) err = bpf_program__set_autoload(skel_->progs.on_cpu_clock, false);
   if (err) {
     close_all();
-    return "cannot size the samples ring: " + errno_text(err);
+    return "cannot prepare the BPF programs: " + errno_text(err);
   }
   err = tsprof__load(skel_);
   if (err) {
@@ -193,7 +221,7 @@ std::string Sampler::open_all(const OpenOptions& opts) {
 
   std::vector<int> cpus = online_cpus();
   if (cpus.empty()) return fail("cannot read the online CPUs from /sys/devices/system/cpu/online");
-  for (int cpu : cpus) {
+  for (int cpu : opts.cpu_samples ? cpus : std::vector<int>()) {
     perf_event_attr attr;
     memset(&attr, 0, sizeof(attr));
     attr.size = sizeof(attr);
@@ -211,7 +239,8 @@ std::string Sampler::open_all(const OpenOptions& opts) {
     }
     links_.push_back(link);  // destroying the link closes the perf fd
   }
-  bpf_program* tracepoints[] = {skel_->progs.on_exec, skel_->progs.on_fork, skel_->progs.on_exit};
+  std::vector<bpf_program*> tracepoints = {skel_->progs.on_exec, skel_->progs.on_fork, skel_->progs.on_exit};
+  if (opts.off_cpu) tracepoints.push_back(skel_->progs.on_switch);
   for (bpf_program* prog : tracepoints) {
     bpf_link* link = bpf_program__attach(prog);
     if (!link) return fail(std::string("cannot attach ") + bpf_program__name(prog) + ": " + errno_text(errno));
@@ -221,6 +250,10 @@ std::string Sampler::open_all(const OpenOptions& opts) {
   if (!events_) return fail("cannot open the event ring buffer: " + errno_text(errno));
   samples_ = ring_buffer__new(bpf_map__fd(skel_->maps.samples), append_sample, &sample_sink_, nullptr);
   if (!samples_) return fail("cannot open the samples ring buffer: " + errno_text(errno));
+  if (opts.off_cpu) {
+    offcpu_ = ring_buffer__new(bpf_map__fd(skel_->maps.offcpu), append_offcpu, &offcpu_sink_, nullptr);
+    if (!offcpu_) return fail("cannot open the off-CPU ring buffer: " + errno_text(errno));
+  }
   std::string sb = sideband_.open(cpus, static_cast<size_t>(opts.sideband_pages));
   if (!sb.empty()) return fail(sb);
   return "";
@@ -243,99 +276,65 @@ std::string Sampler::drain_into(std::vector<uint8_t>& out) {
   memset(&h, 0, sizeof(h));
   h.magic = TSPROF_DRAIN_MAGIC;
   h.version = TSPROF_DRAIN_VERSION;
+  // Everything that happened before this instant is in this drain or an
+  // earlier one: events and samples are read after it.
   h.drain_ktime_ns = monotonic_ns();
-
-  // Flip first: every sample in the drained half then predates the events
-  // and side-band records read below, so their process is always known.
-  uint32_t old = __atomic_load_n(&skel_->bss->active, __ATOMIC_SEQ_CST) & 1;
-  __atomic_store_n(&skel_->bss->active, old ^ 1, __ATOMIC_SEQ_CST);
-  // A program that read the old index before the flip runs for microseconds
-  // in interrupt context; let it finish before its half is read.
-  usleep(2000);
 
   event_scratch_.clear();
   ring_buffer__consume(events_);
+  std::vector<uint8_t> sideband;
+  uint32_t chunks = 0;
+  sideband_.read_into(sideband, chunks);
   // Samples after the events: a process a sample names has had its exec
   // and fork delivered, in this drain or an earlier one.
   sample_sink_.bytes.clear();
   sample_sink_.count = 0;
   ring_buffer__consume(samples_);
-  std::vector<uint8_t> sideband;
-  uint32_t chunks = 0;
-  sideband_.read_into(sideband, chunks);
-
-  int counts_fd = bpf_map__fd(old ? skel_->maps.counts1 : skel_->maps.counts0);
-  int stacks_fd = bpf_map__fd(old ? skel_->maps.stacks1 : skel_->maps.stacks0);
-
-  // Counts: read in batches, then delete exactly the keys read.
-  const size_t cap = TSPROF_COUNTS_ENTRIES;
-  std::vector<tsprof_count_key> keys(cap);
-  std::vector<__u64> values(cap);
-  size_t n = 0;
-  __u64 token = 0;
-  bool first = true;
-  for (;;) {
-    __u32 batch = static_cast<__u32>(cap - n);
-    if (batch == 0) break;
-    __u64 next = 0;
-    int err = bpf_map_lookup_batch(counts_fd, first ? nullptr : &token, &next, keys.data() + n, values.data() + n,
-                                   &batch, nullptr);
-    n += batch;
-    first = false;
-    token = next;
-    if (err) break;  // ENOENT: the whole map has been read
+  offcpu_sink_.bytes.clear();
+  offcpu_sink_.count = 0;
+  if (offcpu_) ring_buffer__consume(offcpu_);
+  if (offcpu_ && ++drains_since_sweep_ >= kSweepEveryDrains) {
+    drains_since_sweep_ = 0;
+    sweep_offcpu_starts();
   }
-  delete_keys(counts_fd, reinterpret_cast<const uint8_t*>(keys.data()), sizeof(tsprof_count_key), n,
-              counts_batch_[old], cleanup_);
-
-  // Stacks referenced by the counts.
-  std::vector<uint8_t> stacks;
-  std::unordered_set<int32_t> seen;
-  std::vector<__u64> ips(TSPROF_MAX_STACK_DEPTH);
-  uint32_t n_stacks = 0;
-  for (size_t i = 0; i < n; i++) {
-    for (int32_t id : {keys[i].ustack_id, keys[i].kstack_id}) {
-      if (id < 0 || !seen.insert(id).second) continue;
-      __u32 key = static_cast<__u32>(id);
-      if (bpf_map_lookup_elem(stacks_fd, &key, ips.data()) != 0) {
-        lost_stack_reads_++;
-        continue;
-      }
-      uint32_t nr = 0;
-      while (nr < TSPROF_MAX_STACK_DEPTH && ips[nr] != 0) nr++;
-      put(stacks, tsprof_stack_rec{id, nr});
-      const uint8_t* p = reinterpret_cast<const uint8_t*>(ips.data());
-      stacks.insert(stacks.end(), p, p + nr * sizeof(__u64));
-      n_stacks++;
-    }
-  }
-  // Clear the whole half, including stacks whose count was never stored.
-  std::vector<uint8_t> stack_keys = all_keys(stacks_fd, sizeof(__u32), TSPROF_STACK_ENTRIES);
-  delete_keys(stacks_fd, stack_keys.data(), sizeof(__u32), stack_keys.size() / sizeof(__u32), stacks_batch_[old],
-              cleanup_);
 
   memcpy(&h.kstats, &skel_->bss->kstats, sizeof(h.kstats));
   h.n_events = static_cast<__u32>(event_scratch_.size() / sizeof(tsprof_event));
-  h.n_counts = static_cast<__u32>(n);
-  h.n_stacks = n_stacks;
   h.n_sideband_chunks = chunks;
   h.n_samples = sample_sink_.count;
+  h.n_offcpu = offcpu_sink_.count;
   h.batch_deletes = cleanup_.batch_deletes;
   h.fallback_deletes = cleanup_.fallback_deletes;
   h.delete_failures = cleanup_.failures;
-  h.lost_stack_reads = lost_stack_reads_;
 
-  out.reserve(sizeof(h) + event_scratch_.size() + n * sizeof(tsprof_count_rec) + stacks.size() + sideband.size() +
-              sample_sink_.bytes.size());
+  out.reserve(sizeof(h) + event_scratch_.size() + sideband.size() + sample_sink_.bytes.size() +
+              offcpu_sink_.bytes.size());
   put(out, h);
   out.insert(out.end(), event_scratch_.begin(), event_scratch_.end());
-  for (size_t i = 0; i < n; i++) put(out, tsprof_count_rec{keys[i], values[i]});
-  out.insert(out.end(), stacks.begin(), stacks.end());
   out.insert(out.end(), sideband.begin(), sideband.end());
   out.insert(out.end(), sample_sink_.bytes.begin(), sample_sink_.bytes.end());
+  out.insert(out.end(), offcpu_sink_.bytes.begin(), offcpu_sink_.bytes.end());
   // A large drain's scratch must not stay resident between drains.
-  if (sample_sink_.bytes.capacity() > (4u << 20)) std::vector<uint8_t>().swap(sample_sink_.bytes);
+  for (SampleSink* sink : {&sample_sink_, &offcpu_sink_})
+    if (sink->bytes.capacity() > (4u << 20)) std::vector<uint8_t>().swap(sink->bytes);
   return "";
+}
+
+// A thread that exits deletes its own entry; this catches what slips past
+// that (a thread gone while blocked in a way the exit probe did not see),
+// so the map returns to its baseline whatever the churn.
+void Sampler::sweep_offcpu_starts() {
+  int fd = bpf_map__fd(skel_->maps.offcpu_start);
+  std::vector<uint8_t> keys = all_keys(fd, sizeof(__u32), TSPROF_OFFCPU_THREADS);
+  std::vector<uint8_t> gone;
+  for (size_t i = 0; i + sizeof(__u32) <= keys.size(); i += sizeof(__u32)) {
+    __u32 tid;
+    memcpy(&tid, keys.data() + i, sizeof(tid));
+    char path[32];
+    snprintf(path, sizeof(path), "/proc/%u", tid);
+    if (access(path, F_OK) != 0 && errno == ENOENT) gone.insert(gone.end(), keys.data() + i, keys.data() + i + sizeof(tid));
+  }
+  delete_keys(fd, gone.data(), sizeof(__u32), gone.size() / sizeof(__u32), offcpu_batch_, cleanup_);
 }
 
 Napi::Value Sampler::Drain(const Napi::CallbackInfo& info) {
@@ -364,9 +363,9 @@ void Sampler::close_all() {
     ring_buffer__free(events_);
     events_ = nullptr;
   }
-  if (samples_) {
-    ring_buffer__free(samples_);
-    samples_ = nullptr;
+  for (ring_buffer** rb : {&samples_, &offcpu_}) {
+    if (*rb) ring_buffer__free(*rb);
+    *rb = nullptr;
   }
   for (bpf_link* l : links_) bpf_link__destroy(l);
   links_.clear();

@@ -5,20 +5,24 @@
 // JavaScript signatures:
 //   new Sampler()
 //   sampler.open({ frequencyHz: number, sidebandPages: number,
-//                  stackCopyBytes: number, sampleRingBytes: number }): Promise<void>
+//                  stackCopyBytes: number, sampleRingBytes: number,
+//                  cpuSamples?: boolean (default true),
+//                  offCpu?: { minBlockNs: number, kernelThreads: boolean,
+//                             ringBytes: number } }): Promise<void>
 //       Loads the programs and attaches every one of them, unarmed: the
 //       cpu-clock program on every online CPU, the exec/exit/fork
 //       tracepoints, and the disabled side-band events. Each sample copies
 //       up to stackCopyBytes of user stack (0..TSPROF_STACK_COPY_MAX) into a
-//       samples ring of sampleRingBytes (a power of two). Any failure rejects
-//       with one message and leaves nothing attached.
+//       samples ring of sampleRingBytes (a power of two). With offCpu, the
+//       sched_switch program is loaded and attached too (otherwise it is not
+//       even loaded); cpuSamples false leaves the cpu-clock program out. Any
+//       failure rejects with one message and leaves nothing attached.
 //   sampler.arm(): void
 //       Sets the .bss `armed` flag and enables the side-band events, so every
 //       probe starts at once.
 //   sampler.drain(): Promise<ArrayBuffer>
-//       Flips the double-buffered maps, then collects events, samples,
-//       side-band records, counts and stacks of the drained half, and clears
-//       that half.
+//       Collects events, side-band records, samples and off-CPU blocks, and
+//       now and then deletes the off-CPU entries of threads that are gone.
 //       Layout: struct tsprof_drain_header and what follows it (bpf/tsprof.h).
 //       Calls must not overlap.
 //   sampler.close(): Promise<void>
@@ -64,7 +68,14 @@ class Sampler : public Napi::ObjectWrap<Sampler> {
     int sideband_pages = 0;
     int stack_copy_bytes = 0;
     int64_t sample_ring_bytes = 0;
+    bool cpu_samples = true;
+    bool off_cpu = false;
+    int64_t min_block_ns = 0;
+    bool offcpu_kernel_threads = false;
+    int64_t offcpu_ring_bytes = 0;
   };
+  void sweep_offcpu_starts();
+  static constexpr int kSweepEveryDrains = 40;
   std::string open_all(const OpenOptions& opts);
   std::string drain_into(std::vector<uint8_t>& out);
   void close_all();
@@ -74,13 +85,14 @@ class Sampler : public Napi::ObjectWrap<Sampler> {
   std::vector<bpf_link*> links_;
   ring_buffer* events_ = nullptr;
   ring_buffer* samples_ = nullptr;
+  ring_buffer* offcpu_ = nullptr;
   Sideband sideband_;
   std::vector<uint8_t> event_scratch_;
   SampleSink sample_sink_;
+  SampleSink offcpu_sink_;
+  int drains_since_sweep_ = 0;
   CleanupCounts cleanup_;
-  BatchSupport counts_batch_[2];
-  BatchSupport stacks_batch_[2];
-  uint64_t lost_stack_reads_ = 0;
+  BatchSupport offcpu_batch_;
   // Set while a worker owns the session, so overlapping calls fail loudly.
   std::atomic<bool> busy_{false};
 };

@@ -45,12 +45,13 @@ const flags = {
 	comm: { type: "string", isMultiple: true, default: [] as string[] },
 	top: { type: "number" },
 	offCpu: { type: "boolean", default: false },
+	minBlock: { type: "number", default: 1 },
 } as const;
 
 /** Which flags each command accepts (besides --help and --version). */
 const accepted: Record<string, readonly string[]> = {
 	top: ["frequency", "pid", "delay", "iterations", "record", "input"],
-	record: ["frequency", "pid", "output", "duration", "offCpu"],
+	record: ["frequency", "pid", "output", "duration", "offCpu", "minBlock"],
 	report: ["json", "folded", "pid", "comm", "top"],
 };
 
@@ -115,14 +116,21 @@ async function main(): Promise<void> {
 		case "record": {
 			if (rest.length > 0) throw new UserError(`unexpected argument '${rest[0]}'`, 2);
 			if (!f.output) throw new UserError("record needs -o FILE", 2);
-			if (f.offCpu) throw new UserError("--off-cpu is not supported yet", 2);
+			if (!(Number.isFinite(f.minBlock) && f.minBlock >= 0)) throw new UserError("--min-block must be a number of microseconds >= 0", 2);
 			const { preflight } = await import("./kernel/preflight.js");
 			preflight();
 			const { loadKernel } = await import("./kernel/addon.js");
 			const { ProcFs } = await import("./process/procfs.js");
 			const { record } = await import("./commands/record.js");
 			await record(
-				{ output: f.output, durationS: f.duration, frequencyHz: f.frequency, pids: f.pid, stderr: process.stderr },
+				{
+					output: f.output,
+					durationS: f.duration,
+					frequencyHz: f.frequency,
+					pids: f.pid,
+					...(f.offCpu ? { offCpu: { minBlockUs: f.minBlock } } : {}),
+					stderr: process.stderr,
+				},
 				{ kernel: loadKernel(), proc: new ProcFs() },
 			);
 			return;

@@ -149,18 +149,18 @@ test("the decoder reads back what the fake kernel built", () => {
 	const d = decodeDrain(
 		buildDrain({
 			drainKtimeNs: 77n,
-			lostCountFull: 3,
+			lostKernelStack: 3,
 			events: [{ type: "exec", ktimeNs: 5n, pid: 9, startNs: 1n, execId: 4n, comm: "abc", filename: "/x/y" }],
-			counts: [{ pid: 9, startNs: 1n, execId: 4n, ustack: [1n, 2n], count: 5 }],
+			offCpu: [{ pid: 9, tid: 11, startNs: 1n, execId: 4n, blockedNs: 5000, preempted: true, kstack: [3n], ustack: [4n, 5n] }],
 			samples: [{ pid: 9, tid: 10, startNs: 1n, execId: 4n, ustack: [7n, 8n], kstack: [0xffffffff81000104n], ktimeNs: 42n, count: 2 }],
 		}),
 	);
 	assert.equal(d.drainKtimeNs, 77n);
-	assert.equal(d.counters.lostCountFull, 3);
+	assert.equal(d.counters.lostKernelStack, 3);
 	assert.deepEqual(d.events[0], { type: "exec", ktimeNs: 5n, startNs: 1n, execId: 4n, pid: 9, tid: 9, ppid: 1, comm: "abc", filename: "/x/y" });
-	assert.equal(d.counts[0].count, 5);
-	assert.deepEqual([...(d.stacks.get(d.counts[0].ustackId) ?? [])], [1n, 2n]);
-	assert.equal(d.counts[0].kstackId, -14);
+	assert.equal(d.offCpu.length, 1);
+	const o = d.offCpu[0];
+	assert.deepEqual([o.pid, o.tid, o.blockedNs, o.preempted, [...o.kernelIps], [...o.userIps]], [9, 11, 5000, true, [3n], [4n, 5n]]);
 	assert.equal(d.samples.length, 2);
 	const r = d.samples[1];
 	assert.deepEqual([r.ktimeNs, r.pid, r.tid, r.startNs, r.execId], [42n, 9, 10, 1n, 4n]);

@@ -19,6 +19,8 @@ export interface RecordOptions {
 	readonly durationS?: number;
 	readonly frequencyHz: number;
 	readonly pids: readonly number[];
+	/** Record blocked time instead of CPU samples. */
+	readonly offCpu?: { readonly minBlockUs: number };
 	readonly stderr: NodeJS.WriteStream;
 }
 
@@ -49,12 +51,16 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 	const out = options.stderr;
 	const session = await SamplerSession.start(
 		{ kernel: parts.kernel, proc: parts.proc },
-		{ frequencyHz: options.frequencyHz, pids: options.pids },
+		{
+			frequencyHz: options.frequencyHz,
+			pids: options.pids,
+			...(options.offCpu ? { cpuSamples: false, offCpu: options.offCpu } : {}),
+		},
 		cpus().length,
 	);
 	const startTimeMs = Date.now();
 	const acc = new ProfileAccumulator();
-	session.subscribe((batch) => acc.add(batch.samples));
+	session.subscribe((batch) => acc.add(options.offCpu ? (batch.offCpu ?? []) : batch.samples));
 	let drainError: Error | undefined;
 	session.onError((error) => {
 		drainError ??= error;
@@ -63,7 +69,7 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 	const snapshot = () => {
 		const s = session.stats();
 		return acc.toProfile({
-			unit: "samples",
+			unit: options.offCpu ? "nanoseconds" : "samples",
 			frequencyHz: options.frequencyHz,
 			startTimeMs,
 			durationMs: Date.now() - startTimeMs,
@@ -120,9 +126,13 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 			` (map cleanup: ${c.batchDeletes} batch deletes, ${c.fallbackDeletes} fallback deletes, ${c.failures} failures)\n`,
 	);
 	const loss = session.lossDetails();
-	out.write(
-		`tsprof: user stacks: ${Math.round(loss.stackBytesPerSample)} bytes copied per sample, ${loss.truncatedUserStacks} samples with a truncated stack\n`,
-	);
+	if (options.offCpu) {
+		out.write(`tsprof: off-CPU: ${loss.offCpuBlocks} blocks, ${(loss.blockedNs / 1e9).toFixed(3)} s blocked, ${loss.lostOffCpuBlocks} blocks lost\n`);
+	} else {
+		out.write(
+			`tsprof: user stacks: ${Math.round(loss.stackBytesPerSample)} bytes copied per sample, ${loss.truncatedUserStacks} samples with a truncated stack\n`,
+		);
+	}
 	if (loss.kernelStackErrors + loss.lostEvents + loss.lostSidebandRecords > 0) {
 		out.write(
 			`tsprof: of the lost: ${loss.kernelStackErrors} kernel stacks not taken; also ${loss.lostEvents} process events and ${loss.lostSidebandRecords} side-band records dropped\n`,

@@ -7,14 +7,12 @@
 export const COMM_LEN = 16;
 export const FILENAME_LEN = 256;
 export const DRAIN_MAGIC = 0x7473706f;
-export const DRAIN_VERSION = 2;
+export const DRAIN_VERSION = 3;
 /** The most user stack one sample can carry (TSPROF_STACK_COPY_MAX). */
 export const STACK_COPY_MAX = 16384;
 
 /** Offsets and sizes of bpf/tsprof.h, by struct and field. */
 export const LAYOUT = {
-	tsprof_count_key: { size: 32, pid: 0, tid: 4, start_ns: 8, exec_id: 16, ustack_id: 24, kstack_id: 28 },
-	tsprof_count_rec: { size: 40, key: 0, count: 32 },
 	tsprof_event: {
 		size: 312,
 		ktime_ns: 0,
@@ -28,14 +26,33 @@ export const LAYOUT = {
 		filename: 56,
 	},
 	tsprof_kstats: {
-		size: 56,
+		size: 64,
 		samples: 0,
-		lost_count_full: 8,
-		lost_ustack: 16,
-		lost_kstack: 24,
-		lost_events: 32,
-		lost_sample_ring: 40,
-		stack_bytes: 48,
+		lost_kstack: 8,
+		lost_events: 16,
+		lost_sample_ring: 24,
+		stack_bytes: 32,
+		offcpu_blocks: 40,
+		lost_offcpu: 48,
+		offcpu_dropped: 56,
+	},
+	tsprof_offcpu: {
+		size: 3160,
+		ktime_ns: 0,
+		blocked_ns: 8,
+		start_ns: 16,
+		exec_id: 24,
+		pid: 32,
+		tid: 36,
+		state: 40,
+		preempted: 44,
+		kstack_nr: 48,
+		ustack_nr: 52,
+		ip: 56,
+		sp: 64,
+		bp: 72,
+		stack_bytes: 80,
+		data: 88,
 	},
 	tsprof_sample: {
 		size: 72,
@@ -52,22 +69,19 @@ export const LAYOUT = {
 		kstack_nr: 64,
 	},
 	tsprof_drain_header: {
-		size: 128,
+		size: 120,
 		magic: 0,
 		version: 4,
 		drain_ktime_ns: 8,
 		kstats: 16,
-		n_events: 72,
-		n_counts: 76,
-		n_stacks: 80,
+		n_events: 80,
 		n_sideband_chunks: 84,
 		n_samples: 88,
+		n_offcpu: 92,
 		batch_deletes: 96,
 		fallback_deletes: 104,
 		delete_failures: 112,
-		lost_stack_reads: 120,
 	},
-	tsprof_stack_rec: { size: 8, id: 0, nr: 4 },
 	tsprof_sideband_chunk: { size: 8, cpu: 0, bytes: 4 },
 } as const;
 
@@ -83,18 +97,6 @@ export interface KernelEvent {
 	readonly comm: string;
 	/** Only for exec: the path given to execve (may be relative). */
 	readonly filename: string;
-}
-
-/** One entry of the in-kernel counts map. */
-export interface CountRecord {
-	readonly pid: number;
-	readonly tid: number;
-	readonly startNs: bigint;
-	readonly execId: bigint;
-	/** Negative when there is no stack of that kind. */
-	readonly ustackId: number;
-	readonly kstackId: number;
-	readonly count: number;
 }
 
 /** tsprof_sample.flags */
@@ -126,6 +128,29 @@ export interface SampleRecord {
 	readonly kernelIps: BigUint64Array;
 }
 
+/** One block of one thread: switch-out to switch-in. */
+export interface OffCpuRecord {
+	/** When the thread was switched back in. */
+	readonly ktimeNs: bigint;
+	readonly blockedNs: number;
+	readonly pid: number;
+	readonly tid: number;
+	readonly startNs: bigint;
+	readonly execId: bigint;
+	/** The task state it switched out in (1 interruptible, 2 uninterruptible, ...). */
+	readonly state: number;
+	/** Runnable, but taken off the CPU. */
+	readonly preempted: boolean;
+	/** Innermost first. */
+	readonly kernelIps: BigUint64Array;
+	/** Walked by frame pointers in the kernel; innermost first. */
+	readonly userIps: BigUint64Array;
+	/** User registers at switch-out; absent for kernel threads. */
+	readonly regs?: UserRegs;
+	/** The top of the user stack, from `regs.sp`. */
+	readonly stack: Uint8Array;
+}
+
 /** Raw perf side-band records of one CPU, in that ring's order. */
 export interface SidebandChunk {
 	readonly cpu: number;
@@ -135,14 +160,17 @@ export interface SidebandChunk {
 /** Counters the BPF programs keep, cumulative since load. */
 export interface KernelCounters {
 	readonly samples: number;
-	readonly lostCountFull: number;
-	readonly lostUserStack: number;
 	readonly lostKernelStack: number;
 	readonly lostEvents: number;
 	/** The samples ring was full. */
 	readonly lostSampleRing: number;
 	/** User stack bytes copied by the kernel, over all samples. */
 	readonly stackBytes: number;
+	readonly offCpuBlocks: number;
+	/** Blocks lost to a full off-CPU ring. */
+	readonly lostOffCpu: number;
+	/** Switch-outs not remembered: the per-thread map was full. */
+	readonly offCpuDropped: number;
 }
 
 /** Everything one drain returned. */
@@ -150,14 +178,12 @@ export interface Drain {
 	readonly drainKtimeNs: bigint;
 	readonly counters: KernelCounters;
 	readonly events: readonly KernelEvent[];
-	readonly counts: readonly CountRecord[];
-	/** Stack id -> instruction pointers, innermost first. */
-	readonly stacks: ReadonlyMap<number, BigUint64Array>;
 	readonly sideband: readonly SidebandChunk[];
 	/** CPU samples, in the ring's order. */
 	readonly samples: readonly SampleRecord[];
+	/** Off-CPU blocks, in the ring's order (empty unless asked for). */
+	readonly offCpu: readonly OffCpuRecord[];
 	readonly cleanup: { readonly batchDeletes: number; readonly fallbackDeletes: number; readonly failures: number };
-	readonly lostStackReads: number;
 }
 
 const EVENT_TYPES: Record<number, KernelEvent["type"]> = { 1: "exec", 2: "exit", 3: "fork" };
@@ -184,18 +210,18 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 	const K = LAYOUT.tsprof_kstats;
 	const counters: KernelCounters = {
 		samples: u64(H.kstats + K.samples),
-		lostCountFull: u64(H.kstats + K.lost_count_full),
-		lostUserStack: u64(H.kstats + K.lost_ustack),
 		lostKernelStack: u64(H.kstats + K.lost_kstack),
 		lostEvents: u64(H.kstats + K.lost_events),
 		lostSampleRing: u64(H.kstats + K.lost_sample_ring),
 		stackBytes: u64(H.kstats + K.stack_bytes),
+		offCpuBlocks: u64(H.kstats + K.offcpu_blocks),
+		lostOffCpu: u64(H.kstats + K.lost_offcpu),
+		offCpuDropped: u64(H.kstats + K.offcpu_dropped),
 	};
 	const nEvents = view.getUint32(H.n_events, true);
-	const nCounts = view.getUint32(H.n_counts, true);
-	const nStacks = view.getUint32(H.n_stacks, true);
 	const nChunks = view.getUint32(H.n_sideband_chunks, true);
 	const nSamples = view.getUint32(H.n_samples, true);
+	const nOffCpu = view.getUint32(H.n_offcpu, true);
 	let off = H.size;
 	const need = (n: number) => {
 		if (off + n > buffer.byteLength) throw new Error("drain buffer is truncated");
@@ -218,38 +244,6 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 			comm: cString(bytes, off + E.comm, COMM_LEN),
 			filename: type === "exec" ? cString(bytes, off + E.filename, FILENAME_LEN) : "",
 		});
-	}
-
-	const R = LAYOUT.tsprof_count_rec;
-	const Kk = LAYOUT.tsprof_count_key;
-	need(nCounts * R.size);
-	const counts: CountRecord[] = new Array(nCounts);
-	for (let i = 0; i < nCounts; i++, off += R.size) {
-		const k = off + R.key;
-		counts[i] = {
-			pid: view.getUint32(k + Kk.pid, true),
-			tid: view.getUint32(k + Kk.tid, true),
-			startNs: view.getBigUint64(k + Kk.start_ns, true),
-			execId: view.getBigUint64(k + Kk.exec_id, true),
-			ustackId: view.getInt32(k + Kk.ustack_id, true),
-			kstackId: view.getInt32(k + Kk.kstack_id, true),
-			count: Number(view.getBigUint64(off + R.count, true)),
-		};
-	}
-
-	const S = LAYOUT.tsprof_stack_rec;
-	const stacks = new Map<number, BigUint64Array>();
-	for (let i = 0; i < nStacks; i++) {
-		need(S.size);
-		const id = view.getInt32(off + S.id, true);
-		const nr = view.getUint32(off + S.nr, true);
-		off += S.size;
-		need(nr * 8);
-		// Copied out: the buffer is 8-aligned only by luck of the layout.
-		const ips = new BigUint64Array(nr);
-		for (let j = 0; j < nr; j++) ips[j] = view.getBigUint64(off + j * 8, true);
-		off += nr * 8;
-		stacks.set(id, ips);
 	}
 
 	const C = LAYOUT.tsprof_sideband_chunk;
@@ -293,15 +287,46 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 		off += (length + 7) & ~7;
 	}
 
+	const O = LAYOUT.tsprof_offcpu;
+	const offCpu: OffCpuRecord[] = new Array(nOffCpu);
+	for (let i = 0; i < nOffCpu; i++) {
+		need(O.data);
+		const stackBytes = view.getUint32(off + O.stack_bytes, true);
+		const knr = view.getUint32(off + O.kstack_nr, true);
+		const unr = view.getUint32(off + O.ustack_nr, true);
+		const length = O.data + stackBytes + (knr + unr) * 8;
+		need(length);
+		const ipsAt = (n: number, from: number) => {
+			const a = new BigUint64Array(n);
+			for (let j = 0; j < n; j++) a[j] = view.getBigUint64(from + j * 8, true);
+			return a;
+		};
+		const data = off + O.data;
+		const ip = view.getBigUint64(off + O.ip, true);
+		offCpu[i] = {
+			ktimeNs: view.getBigUint64(off + O.ktime_ns, true),
+			blockedNs: u64(off + O.blocked_ns),
+			pid: view.getUint32(off + O.pid, true),
+			tid: view.getUint32(off + O.tid, true),
+			startNs: view.getBigUint64(off + O.start_ns, true),
+			execId: view.getBigUint64(off + O.exec_id, true),
+			state: view.getUint32(off + O.state, true),
+			preempted: view.getUint32(off + O.preempted, true) !== 0,
+			kernelIps: ipsAt(knr, data + stackBytes),
+			userIps: ipsAt(unr, data + stackBytes + knr * 8),
+			...(ip !== 0n ? { regs: { ip, sp: view.getBigUint64(off + O.sp, true), bp: view.getBigUint64(off + O.bp, true) } } : {}),
+			stack: bytes.subarray(data, data + stackBytes),
+		};
+		off += (length + 7) & ~7;
+	}
+
 	return {
 		drainKtimeNs: view.getBigUint64(H.drain_ktime_ns, true),
 		counters,
 		events,
-		counts,
-		stacks,
 		sideband,
 		samples,
+		offCpu,
 		cleanup: { batchDeletes: u64(H.batch_deletes), fallbackDeletes: u64(H.fallback_deletes), failures: u64(H.delete_failures) },
-		lostStackReads: u64(H.lost_stack_reads),
 	};
 }

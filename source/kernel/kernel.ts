@@ -12,6 +12,15 @@ export interface OpenOptions {
 	readonly stackCopyBytes: number;
 	/** Size of the samples ring, a power of two. */
 	readonly sampleRingBytes: number;
+	/** Whether the cpu-clock sampler is attached (default true). */
+	readonly cpuSamples?: boolean;
+	/** Measure off-CPU time too: the sched_switch program is loaded only then. */
+	readonly offCpu?: {
+		readonly minBlockNs: number;
+		readonly kernelThreads: boolean;
+		/** Size of the off-CPU ring, a power of two. */
+		readonly ringBytes: number;
+	};
 }
 
 /** One live kernel session: the programs, their maps and rings. */

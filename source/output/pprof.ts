@@ -132,6 +132,7 @@ export function encodeProfileRaw(p: Profile): Uint8Array {
 	const kComm = st.dedup("comm");
 	const kExe = st.dedup("exe");
 	const kStart = st.dedup("start_ns");
+	const kWait = st.dedup("wait");
 	const uNs = st.dedup("nanoseconds");
 
 	const samples: PprofSample[] = [];
@@ -147,6 +148,7 @@ export function encodeProfileRaw(p: Profile): Uint8Array {
 			label.push(new Label({ key: kExe, str: st.dedup(s.exe) }));
 		if (s.startNs !== 0n)
 			label.push(new Label({ key: kStart, num: s.startNs, numUnit: uNs }));
+		if (s.waitReason) label.push(new Label({ key: kWait, str: st.dedup(s.waitReason) }));
 		samples.push(
 			new PprofSample({
 				locationId: s.frames.map(locationId),
@@ -423,6 +425,7 @@ function fromPprof(pp: PprofProfile): Profile {
 		let comm = "";
 		let exe = "";
 		let startNs = 0n;
+		let waitReason: string | undefined;
 		for (const l of ps.label) {
 			switch (str(l.key)) {
 				case "pid":
@@ -440,6 +443,9 @@ function fromPprof(pp: PprofProfile): Profile {
 				case "start_ns":
 					startNs = l.str ? parseBigInt(str(l.str)) : BigInt(l.num);
 					break;
+				case "wait":
+					waitReason = str(l.str);
+					break;
 			}
 		}
 		samples.push({
@@ -450,6 +456,7 @@ function fromPprof(pp: PprofProfile): Profile {
 			exe,
 			frames,
 			value: Number(ps.value[valueIndex]),
+			...(waitReason ? { waitReason } : {}),
 		});
 	}
 

@@ -24,7 +24,7 @@ export class ProfileAccumulator {
 	/** Adds samples; a stack seen before for the same thread adds to its value. */
 	add(samples: readonly Sample[]): void {
 		for (const s of samples) {
-			let k = `${s.pid}:${s.tid}:${s.startNs}:${s.comm}`;
+			let k = `${s.pid}:${s.tid}:${s.startNs}:${s.comm}:${s.waitReason ?? ""}`;
 			// Frames are shared objects from the symbolizer's caches, so their
 			// identity is a cheap stand-in for their content.
 			for (const f of s.frames) {

@@ -15,6 +15,8 @@ export interface ProcessKey {
 export interface LiveBatch {
 	/** Samples taken since the previous batch. */
 	readonly samples: readonly Sample[];
+	/** Blocked time since the previous batch, values in nanoseconds (when asked for). */
+	readonly offCpu?: readonly Sample[];
 	/** Processes whose exit was seen in this batch. */
 	readonly exited: readonly ProcessKey[];
 	/** Wall-clock time of the drain, ms since the epoch. */

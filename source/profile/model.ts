@@ -41,6 +41,8 @@ export interface Sample {
 	readonly frames: readonly Frame[];
 	/** Number of samples, or nanoseconds when the profile's unit says so. */
 	readonly value: number;
+	/** Off-CPU only: what the thread waited for (lock, pipe, disk I/O, ...). */
+	readonly waitReason?: string;
 }
 
 /** What a profile's values count. */

@@ -8,7 +8,7 @@
  * and are unwound here, against the mappings the process had when sampled.
  */
 import { performance } from "node:perf_hooks";
-import { decodeDrain, type Drain, type KernelEvent, type SampleRecord, STACK_COPY_MAX } from "../kernel/abi.js";
+import { decodeDrain, type Drain, type KernelEvent, type OffCpuRecord, type SampleRecord, STACK_COPY_MAX } from "../kernel/abi.js";
 import type { Kernel, KernelSession } from "../kernel/kernel.js";
 import { mergeSideband, type SidebandRecord } from "../kernel/perf-records.js";
 import type { LiveBatch, LiveSource, ProcessKey, SamplerStats } from "../profile/live.js";
@@ -17,7 +17,8 @@ import { ProcessTable } from "../process/process-table.js";
 import type { ProcReader } from "../process/procfs.js";
 import { Symbolizer } from "../symbols/symbolizer.js";
 import { FramePointerUnwinder } from "./fp-unwinder.js";
-import type { UnwoundStack, UserUnwinder } from "./user-stack.js";
+import { spliceStacks, type UnwoundStack, type UserUnwinder } from "./user-stack.js";
+import { waitReason } from "./wait-reason.js";
 
 /** How a session samples and what it keeps. */
 export interface SessionOptions {
@@ -33,6 +34,10 @@ export interface SessionOptions {
 	readonly pids?: readonly number[];
 	/** User stack each sample copies for unwinding, bytes; 16 KiB by default. */
 	readonly stackCopyBytes?: number;
+	/** Sample the CPU (default true). */
+	readonly cpuSamples?: boolean;
+	/** Measure where threads block; blocks shorter than `minBlockUs` are left out. */
+	readonly offCpu?: { readonly minBlockUs: number; readonly kernelThreads?: boolean };
 }
 
 /** The parts a session is built from; tests pass fakes. */
@@ -65,6 +70,8 @@ const STORM_DRAIN_MS = 250;
 /** The longest a view lets the sampler go undrained (top refreshes every second). */
 const MAX_QUIET_DRAIN_MS = 1000;
 const DEFAULT_STACK_COPY = STACK_COPY_MAX;
+/** Off-CPU records are at most ~1 KiB; 16 MiB holds some 16,000 blocks between drains. */
+const OFFCPU_RING_BYTES = 16 * 1024 * 1024;
 /** How often freed C heap is handed back, at most: after the first drain, then now and then. */
 const RELEASE_EVERY_MS = 10_000;
 
@@ -82,6 +89,7 @@ export class SamplerSession implements LiveSource {
 	private lastDrain?: Drain;
 	private sidebandLost = 0;
 	private truncatedStacks = 0;
+	private blockedNs = 0;
 	private releasedAt = Number.NEGATIVE_INFINITY;
 	private readonly cpus: number;
 
@@ -107,6 +115,16 @@ export class SamplerSession implements LiveSource {
 			sidebandPages: options.sidebandPages ?? 128,
 			stackCopyBytes,
 			sampleRingBytes: sampleRingBytes(options.frequencyHz, cpus, stackCopyBytes, options.drainIntervalMs ?? DEFAULT_DRAIN_MS),
+			cpuSamples: options.cpuSamples ?? true,
+			...(options.offCpu
+				? {
+						offCpu: {
+							minBlockNs: Math.round(options.offCpu.minBlockUs * 1000),
+							kernelThreads: options.offCpu.kernelThreads ?? false,
+							ringBytes: OFFCPU_RING_BYTES,
+						},
+					}
+				: {}),
 		});
 		const session = new SamplerSession(kernel, parts, options, cpus);
 		// Kernel symbols take ~150 ms to load; doing it before arming keeps the
@@ -199,9 +217,10 @@ export class SamplerSession implements LiveSource {
 		}
 		const samples: Sample[] = [];
 		for (const m of merged.values()) samples.push(this.sample(m.record, m.user, m.value));
+		const offCpu = this.options.offCpu ? this.blocked(drain.offCpu) : undefined;
 		// Everything before this drain began has now been processed.
 		this.table.release(drain.drainKtimeNs);
-		return { samples, exited, timeMs: Date.now() };
+		return { samples, ...(offCpu ? { offCpu } : {}), exited, timeMs: Date.now() };
 	}
 
 	private applyInOrder(events: readonly KernelEvent[], sideband: readonly SidebandRecord[], exited: ProcessKey[]): void {
@@ -250,6 +269,44 @@ export class SamplerSession implements LiveSource {
 		};
 	}
 
+	/** Off-CPU blocks as samples worth their nanoseconds, identical stacks and reasons summed. */
+	private blocked(records: readonly OffCpuRecord[]): Sample[] {
+		const merged = new Map<string, Sample & { value: number }>();
+		for (const r of records) {
+			if (this.followed && !this.followed.has(r.pid)) continue;
+			const { process, image } = this.table.resolve(r.pid, r.startNs, r.execId);
+			const user = r.regs ? spliceStacks(this.unwinder.unwind(r.pid, image, r.regs, r.stack, true), r.userIps) : { pcs: [...r.userIps] };
+			const key = `${r.pid}/${r.tid}/${r.startNs}/${r.execId}/${r.preempted}/${r.kernelIps.join(",")}/${user.pcs.join(",")}/${user.truncated}`;
+			const m = merged.get(key);
+			if (m) {
+				m.value += r.blockedNs;
+				continue;
+			}
+			const frames: Frame[] = [];
+			for (let i = 0; i < r.kernelIps.length; i++) frames.push(this.symbolizer.kernelFrame(r.kernelIps[i], i > 0));
+			const reason = waitReason(
+				frames.map((f) => f.name),
+				r.preempted,
+			);
+			for (let i = 0; i < user.pcs.length; i++) frames.push(this.symbolizer.userFrame(r.pid, image, user.pcs[i], i > 0));
+			if (user.truncated) frames.push(truncationFrame(user.truncated));
+			merged.set(key, {
+				pid: r.pid,
+				tid: r.tid,
+				startNs: r.startNs,
+				comm: image.comm || process.comm,
+				exe: image.exe || process.exe,
+				frames,
+				value: r.blockedNs,
+				waitReason: reason,
+			});
+		}
+		let total = 0;
+		for (const s of merged.values()) total += s.value;
+		this.blockedNs += total;
+		return [...merged.values()];
+	}
+
 	stats(): SamplerStats {
 		const d = this.lastDrain;
 		const t = this.table.stats();
@@ -273,9 +330,17 @@ export class SamplerSession implements LiveSource {
 		lostSidebandRecords: number;
 		truncatedUserStacks: number;
 		stackBytesPerSample: number;
+		offCpuBlocks: number;
+		lostOffCpuBlocks: number;
+		blockedNs: number;
 	} {
 		const d = this.lastDrain?.counters;
 		return {
+			offCpuBlocks: d?.offCpuBlocks ?? 0,
+			// Blocks whose record did not fit the ring, and switch-outs that
+			// found the per-thread map full: both are time not measured.
+			lostOffCpuBlocks: (d?.lostOffCpu ?? 0) + (d?.offCpuDropped ?? 0),
+			blockedNs: this.blockedNs,
 			kernelStackErrors: d?.lostKernelStack ?? 0,
 			lostEvents: d?.lostEvents ?? 0,
 			lostSidebandRecords: this.sidebandLost,
@@ -303,7 +368,17 @@ export class SamplerSession implements LiveSource {
 	}
 }
 
-/** The outermost frame of a stack that ends early says why (ARCHITECTURE.md, Unwinding). */
+const truncationFrames = new Map<string, Frame>();
+
+/**
+ * The outermost frame of a stack that ends early says why (ARCHITECTURE.md,
+ * Unwinding). One object per reason: layers above key stacks by frame identity.
+ */
 function truncationFrame(reason: string): Frame {
-	return { name: `[unknown] (stack truncated: ${reason})`, module: "[unknown]", kernel: false };
+	let frame = truncationFrames.get(reason);
+	if (!frame) {
+		frame = Object.freeze({ name: `[unknown] (stack truncated: ${reason})`, module: "[unknown]", kernel: false });
+		truncationFrames.set(reason, frame);
+	}
+	return frame;
 }

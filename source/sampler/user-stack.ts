@@ -25,3 +25,22 @@ export interface UserUnwinder {
 	 */
 	unwind(pid: number, image: Image, regs: UserRegs, stack: Uint8Array, stackCut: boolean): UnwoundStack;
 }
+
+/**
+ * Joins a short unwind with a longer frame-pointer walk of the same stack.
+ * Off-CPU blocks keep only the top of the stack: the unwinder names the
+ * frames there, including the callers frame pointers skip; where the copy
+ * ends, the frame-pointer walk goes on from the same return address, when it
+ * saw that address too.
+ */
+export function spliceStacks(unwound: UnwoundStack, fpIps: ArrayLike<bigint>): UnwoundStack {
+	if (!unwound.truncated || unwound.pcs.length === 0) return unwound;
+	const last = unwound.pcs[unwound.pcs.length - 1];
+	for (let j = fpIps.length - 1; j >= 0; j--) {
+		if (fpIps[j] !== last) continue;
+		const pcs = [...unwound.pcs];
+		for (let k = j + 1; k < fpIps.length; k++) pcs.push(fpIps[k]);
+		return { pcs };
+	}
+	return unwound;
+}

@@ -19,16 +19,6 @@ export interface FakeEvent {
 	comm: string;
 	filename?: string;
 }
-export interface FakeCount {
-	pid: number;
-	tid?: number;
-	startNs: bigint;
-	execId: bigint;
-	ustack?: bigint[];
-	kstack?: bigint[];
-	count: number;
-}
-
 /**
  * A CPU sample for the fake kernel: sent as `count` identical records. The
  * user stack is laid out for {@link listUnwinder}: regs.ip is ustack[0], the
@@ -122,50 +112,51 @@ export function forkRecord(pid: number, ppid: number, timeNs: bigint): Buffer {
 export interface FakeDrain {
 	drainKtimeNs: bigint;
 	events?: FakeEvent[];
-	counts?: FakeCount[];
 	samples?: FakeSample[];
+	offCpu?: FakeOffCpu[];
 	/** Side-band bytes per CPU. */
 	sideband?: Buffer[];
-	lostCountFull?: number;
+	lostKernelStack?: number;
+}
+
+/** An off-CPU block for the fake kernel. */
+export interface FakeOffCpu {
+	pid: number;
+	tid?: number;
+	startNs: bigint;
+	execId: bigint;
+	blockedNs: number;
+	preempted?: boolean;
+	state?: number;
+	kstack?: bigint[];
+	ustack?: bigint[];
+	ktimeNs?: bigint;
 }
 
 /** Encodes one drain as the addon would. */
 export function buildDrain(d: FakeDrain): ArrayBuffer {
 	const H = LAYOUT.tsprof_drain_header;
 	const E = LAYOUT.tsprof_event;
-	const R = LAYOUT.tsprof_count_rec;
-	const K = LAYOUT.tsprof_count_key;
 	const events = d.events ?? [];
-	const counts = d.counts ?? [];
-	const stacks = new Map<string, { id: number; ips: bigint[] }>();
-	const stackId = (ips?: bigint[]) => {
-		if (!ips) return -14;
-		const k = ips.join(",");
-		let s = stacks.get(k);
-		if (!s) {
-			s = { id: stacks.size + 1, ips };
-			stacks.set(k, s);
-		}
-		return s.id;
-	};
-	const ids = counts.map((c) => [stackId(c.ustack), stackId(c.kstack)]);
-	const stackBytes = [...stacks.values()].reduce((n, s) => n + 8 + 8 * s.ips.length, 0);
 	const sb = d.sideband ?? [];
 	const sbBytes = sb.reduce((n, c) => n + 8 + c.length, 0);
 	const P = LAYOUT.tsprof_sample;
 	const records = (d.samples ?? []).flatMap((x) => Array.from({ length: x.count ?? 1 }, () => x));
 	const recordBytes = (x: FakeSample) => P.size + (x.ustack ? 8 * x.ustack.length : 0) + 8 * (x.kstack?.length ?? 0);
 	const samplesBytes = records.reduce((n, x) => n + recordBytes(x), 0);
-	const size = H.size + events.length * E.size + counts.length * R.size + stackBytes + sbBytes + samplesBytes;
+	const O = LAYOUT.tsprof_offcpu;
+	const blocks = d.offCpu ?? [];
+	const blockBytes = (x: FakeOffCpu) => O.data + 8 * ((x.kstack?.length ?? 0) + (x.ustack?.length ?? 0));
+	const offCpuBytes = blocks.reduce((n, x) => n + blockBytes(x), 0);
+	const size = H.size + events.length * E.size + sbBytes + samplesBytes + offCpuBytes;
 	const buf = new ArrayBuffer(size);
 	const v = new DataView(buf);
 	v.setUint32(H.magic, DRAIN_MAGIC, true);
 	v.setUint32(H.version, DRAIN_VERSION, true);
 	v.setBigUint64(H.drain_ktime_ns, d.drainKtimeNs, true);
-	v.setBigUint64(H.kstats + LAYOUT.tsprof_kstats.lost_count_full, BigInt(d.lostCountFull ?? 0), true);
+	v.setBigUint64(H.kstats + LAYOUT.tsprof_kstats.lost_kstack, BigInt(d.lostKernelStack ?? 0), true);
 	v.setUint32(H.n_events, events.length, true);
-	v.setUint32(H.n_counts, counts.length, true);
-	v.setUint32(H.n_stacks, stacks.size, true);
+	v.setUint32(H.n_offcpu, blocks.length, true);
 	v.setUint32(H.n_sideband_chunks, sb.length, true);
 	v.setUint32(H.n_samples, records.length, true);
 	let off = H.size;
@@ -180,25 +171,6 @@ export function buildDrain(d: FakeDrain): ArrayBuffer {
 		cstr(v, off + E.comm, e.comm, 16);
 		cstr(v, off + E.filename, e.filename ?? "", 256);
 		off += E.size;
-	}
-	counts.forEach((c, i) => {
-		v.setUint32(off + K.pid, c.pid, true);
-		v.setUint32(off + K.tid, c.tid ?? c.pid, true);
-		v.setBigUint64(off + K.start_ns, c.startNs, true);
-		v.setBigUint64(off + K.exec_id, c.execId, true);
-		v.setInt32(off + K.ustack_id, ids[i][0], true);
-		v.setInt32(off + K.kstack_id, ids[i][1], true);
-		v.setBigUint64(off + R.count, BigInt(c.count), true);
-		off += R.size;
-	});
-	for (const s of stacks.values()) {
-		v.setInt32(off, s.id, true);
-		v.setUint32(off + 4, s.ips.length, true);
-		off += 8;
-		for (const ip of s.ips) {
-			v.setBigUint64(off, ip, true);
-			off += 8;
-		}
 	}
 	sb.forEach((chunk, cpu) => {
 		v.setUint32(off, cpu, true);
@@ -222,6 +194,24 @@ export function buildDrain(d: FakeDrain): ArrayBuffer {
 		v.setUint32(off + P.kstack_nr, x.kstack?.length ?? 0, true);
 		let o = off + P.size;
 		for (const w of [...stack, ...(x.kstack ?? [])]) {
+			v.setBigUint64(o, w, true);
+			o += 8;
+		}
+		off = o;
+	}
+	for (const x of blocks) {
+		v.setBigUint64(off + O.ktime_ns, x.ktimeNs ?? 1n, true);
+		v.setBigUint64(off + O.blocked_ns, BigInt(x.blockedNs), true);
+		v.setBigUint64(off + O.start_ns, x.startNs, true);
+		v.setBigUint64(off + O.exec_id, x.execId, true);
+		v.setUint32(off + O.pid, x.pid, true);
+		v.setUint32(off + O.tid, x.tid ?? x.pid, true);
+		v.setUint32(off + O.state, x.state ?? 1, true);
+		v.setUint32(off + O.preempted, x.preempted ? 1 : 0, true);
+		v.setUint32(off + O.kstack_nr, x.kstack?.length ?? 0, true);
+		v.setUint32(off + O.ustack_nr, x.ustack?.length ?? 0, true);
+		let o = off + O.data;
+		for (const w of [...(x.kstack ?? []), ...(x.ustack ?? [])]) {
 			v.setBigUint64(o, w, true);
 			o += 8;
 		}
