@@ -145,6 +145,40 @@ test("--pid follows the processes the filtered one forks", async () => {
 	assert.deepEqual(batches.flatMap((b) => b.samples.map((s) => s.pid)).sort(), [300, 302]);
 });
 
+test("off-CPU blocks become samples worth their nanoseconds, summed per stack, with their wait", async () => {
+	const pid = 4300;
+	const drain = buildDrain({
+		drainKtimeNs: 1000n,
+		sideband: [Buffer.concat([forkRecord(pid, 1, 10n), imageOf(pid, 20n)])],
+		events: [{ type: "exec", ktimeNs: 30n, pid, startNs: 10n, execId: 2n, comm: "named", filename: exe }],
+		offCpu: [
+			{ pid, tid: pid + 1, startNs: 10n, execId: 2n, blockedNs: 1000, kstack: [0xffffffff81000104n], ustack: [sym.middle_fn + 5n, sym.main + 5n] },
+			{ pid, tid: pid + 1, startNs: 10n, execId: 2n, blockedNs: 500, kstack: [0xffffffff81000104n], ustack: [sym.middle_fn + 5n, sym.main + 5n] },
+			{ pid, tid: pid + 2, startNs: 10n, execId: 2n, blockedNs: 7, preempted: true, ustack: [sym.leaf_fn + 1n] },
+			{ pid: 999, startNs: 1n, execId: 1n, blockedNs: 3 },
+		],
+	});
+	const kernel = fakeKernel([drain]);
+	const session = await SamplerSession.start(
+		{ kernel, proc: noProc, symbolizer: new Symbolizer({ loadKernelSymbols: kernelSymbols }), unwinder: listUnwinder },
+		{ frequencyHz: 99, drainIntervalMs: 1e6, pids: [pid], offCpu: { minBlockUs: 1 } },
+		2,
+	);
+	const batches: LiveBatch[] = [];
+	session.subscribe((b) => batches.push(b));
+	await session.tick();
+	await session.close();
+	const blocks = batches.flatMap((b) => b.offCpu ?? []);
+	assert.deepEqual(
+		blocks.map((s) => [s.tid, s.value, s.waitReason, s.frames.map((f) => f.name)]),
+		[
+			[pid + 1, 1500, "other", ["do_syscall_64", "middle_fn", "main"]],
+			[pid + 2, 7, "preempted", ["leaf_fn"]],
+		],
+	);
+	assert.equal(session.lossDetails().blockedNs, 1507);
+});
+
 test("the decoder reads back what the fake kernel built", () => {
 	const d = decodeDrain(
 		buildDrain({

@@ -66,6 +66,7 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 		drainError ??= error;
 	});
 
+	const measured = () => (options.offCpu ? `${(acc.value / 1e9).toFixed(3)} s blocked` : `${acc.value} samples`);
 	const snapshot = () => {
 		const s = session.stats();
 		return acc.toProfile({
@@ -87,7 +88,7 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 
 	const progress = () => {
 		const s = session.stats();
-		const line = `recording ${((Date.now() - startTimeMs) / 1000).toFixed(0)}s: ${acc.value} samples, ${s.lostSamples} lost`;
+		const line = `recording ${((Date.now() - startTimeMs) / 1000).toFixed(0)}s: ${measured()}, ${s.lostSamples} lost`;
 		if (out.isTTY) out.write(`\r${line}\x1b[K`);
 		else out.write(`${line}\n`);
 	};
@@ -122,12 +123,12 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 	const size = statSync(options.output).size;
 	const c = s.mapCleanup;
 	out.write(
-		`tsprof: wrote ${options.output}: ${acc.value} samples, ${s.lostSamples} lost, ${acc.processCount()} processes, ${formatBytes(size)}` +
+		`tsprof: wrote ${options.output}: ${measured()}, ${s.lostSamples} lost, ${acc.processCount()} processes, ${formatBytes(size)}` +
 			` (map cleanup: ${c.batchDeletes} batch deletes, ${c.fallbackDeletes} fallback deletes, ${c.failures} failures)\n`,
 	);
 	const loss = session.lossDetails();
 	if (options.offCpu) {
-		out.write(`tsprof: off-CPU: ${loss.offCpuBlocks} blocks, ${(loss.blockedNs / 1e9).toFixed(3)} s blocked, ${loss.lostOffCpuBlocks} blocks lost\n`);
+		out.write(`tsprof: off-CPU: ${loss.offCpuBlocks} blocks, ${loss.lostOffCpuBlocks} blocks lost\n`);
 	} else {
 		out.write(
 			`tsprof: user stacks: ${Math.round(loss.stackBytesPerSample)} bytes copied per sample, ${loss.truncatedUserStacks} samples with a truncated stack\n`,

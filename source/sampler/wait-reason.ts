@@ -10,7 +10,7 @@ export type WaitReason = "preempted" | "lock" | "pipe" | "socket" | "disk I/O" |
 /** Kernel functions that say what a wait was for, most specific first. */
 const RULES: readonly (readonly [RegExp, WaitReason])[] = [
 	[/^(futex_|__futex|rt_mutex|mutex_lock|__mutex_lock|rwsem_down|down_read|down_write)/, "lock"],
-	[/^(pipe_read|pipe_write|pipe_wait|wait_for_partner)/, "pipe"],
+	[/^(anon_pipe_read|anon_pipe_write|pipe_read|pipe_write|pipe_wait|wait_for_partner)/, "pipe"],
 	[/^(sk_wait_data|sock_|tcp_|udp_|unix_stream_|unix_dgram_|inet_|__skb_wait_for_more_packets)/, "socket"],
 	[/^(io_schedule|folio_wait|__folio_lock|wait_on_page|__lock_page|blk_|bio_wait|submit_bio_wait|jbd2_|ext4_sync|xfs_log_force|wait_on_buffer)/, "disk I/O"],
 	[/^(do_nanosleep|hrtimer_nanosleep|common_nsleep|__x64_sys_nanosleep|__x64_sys_clock_nanosleep|msleep)/, "sleep"],

@@ -118,7 +118,7 @@ export interface RecordSummary {
 }
 
 const SUMMARY =
-	/^tsprof: wrote (.+): (\d+) samples, (\d+) lost, (\d+) processes, (\d+(?:\.\d+)? (?:B|KiB|MiB)) \(map cleanup: (\d+) batch deletes, (\d+) fallback deletes, (\d+) failures\)$/m;
+	/^tsprof: wrote (.+): (\d+(?:\.\d+)?) (?:samples|s blocked), (\d+) lost, (\d+) processes, (\d+(?:\.\d+)? (?:B|KiB|MiB)) \(map cleanup: (\d+) batch deletes, (\d+) fallback deletes, (\d+) failures\)$/m;
 
 /** Parses the record summary line out of stderr; undefined when there is none. */
 export function parseRecordSummary(stderr: string): RecordSummary | undefined {

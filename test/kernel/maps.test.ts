@@ -1,9 +1,9 @@
 /**
- * Map hygiene (DESIGN.md principle 5): after a storm of ~1000 short
- * processes, the BPF hash and stack-trace maps are back to their baseline,
- * because every drain deletes what it read (batch deletes on the hash maps,
- * key-by-key on the stack maps, which have no batch delete), and the
- * record summary shows both counts.
+ * Map hygiene (ARCHITECTURE.md, Principles: 5): after a storm of ~1000 short
+ * processes, with off-CPU time measured, the per-thread switch-out map is
+ * back to its baseline: a thread that exits takes its entry with it, and the
+ * drain sweeps entries of threads that are gone (batch deletes, key by key
+ * where a batch stops). The record summary shows the cleanup counts.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -62,8 +62,7 @@ const entries = async (id: number) =>
 	(await bpftool<unknown[]>("map", "dump", "id", String(id))).length;
 
 /**
- * The entries a map keeps for good: the drained half of the double buffer
- * is empty between drains, the active half fills until the next flip, so
+ * The entries a map keeps for good: threads block and wake all the time, so
  * the least of several readings over two drain periods is what stays.
  */
 async function lasting(
@@ -82,24 +81,27 @@ async function lasting(
 	return least;
 }
 
-test("after a storm of 1000 processes the hash and stack maps are back to their baseline", {
+test("after a storm of 1000 processes the off-CPU map is back to its baseline", {
 	skip,
 }, async (t) => {
 	const periodMs = 250;
 	const s = await SamplerSession.start(
 		{ kernel: loadKernel(), proc: new ProcFs() },
-		{ frequencyHz: 199, drainIntervalMs: periodMs },
+		{ frequencyHz: 199, drainIntervalMs: periodMs, offCpu: { minBlockUs: 1 } },
 		cpus().length,
 	);
 	session = s;
 	const errors: Error[] = [];
 	s.onError((e) => errors.push(e));
 	let stormSamples = 0;
+	let stormBlockedNs = 0;
 	let batches = 0;
 	s.subscribe((b) => {
 		batches++;
 		for (const x of b.samples)
 			if (x.comm === "brief-burn") stormSamples += x.value;
+		for (const x of b.offCpu ?? [])
+			if (x.comm === "brief-burn") stormBlockedNs += x.value;
 	});
 	// The first drain loads every symbol table: let it and one more pass.
 	await waitFor("two drains", () => batches >= 2, 15_000);
@@ -108,18 +110,11 @@ test("after a storm of 1000 processes the hash and stack maps are back to their 
 	const infos = await Promise.all(
 		ids.map((id) => bpftool<MapInfo>("map", "show", "id", String(id))),
 	);
-	const watched = infos.filter(
-		(m) => m.type === "hash" || m.type === "stack_trace",
-	);
-	assert.equal(
-		watched.filter((m) => m.type === "hash").length,
-		2,
-		`two counts maps: ${JSON.stringify(infos)}`,
-	);
-	assert.equal(
-		watched.filter((m) => m.type === "stack_trace").length,
-		2,
-		`two stack maps: ${JSON.stringify(infos)}`,
+	const watched = infos.filter((m) => m.type === "hash");
+	assert.deepEqual(
+		watched.map((m) => m.name),
+		["offcpu_start"],
+		`one hash map, the per-thread switch-outs: ${JSON.stringify(infos)}`,
 	);
 	const baseline = await lasting(watched, periodMs);
 	const cleanupBefore = s.stats().mapCleanup;
@@ -155,20 +150,16 @@ test("after a storm of 1000 processes the hash and stack maps are back to their 
 			`${m.type} map ${m.name} grew from ${b} to ${a} entries`,
 		);
 	}
-	// The maps were really used meanwhile: without the cleanup they would
-	// have grown by every entry it deleted.
+	// The map was really used meanwhile: thousands of threads blocked and
+	// exited, so without the cleanup it would have grown by each of them.
 	const stats = s.stats();
-	const batch = stats.mapCleanup.batchDeletes - cleanupBefore.batchDeletes;
-	const fallback =
-		stats.mapCleanup.fallbackDeletes - cleanupBefore.fallbackDeletes;
+	const loss = s.lossDetails();
 	assert.ok(
-		batch >= 4 * 64,
-		`counts entries deleted during the storm: ${batch}`,
+		(peak.get(watched[0].id) ?? 0) > (baseline.get(watched[0].id) ?? 0),
+		`the switch-out map held the storm's threads: peak ${peak.get(watched[0].id)}, baseline ${baseline.get(watched[0].id)}`,
 	);
-	assert.ok(
-		fallback >= 4 * 64,
-		`stack entries deleted during the storm: ${fallback}`,
-	);
+	assert.ok(loss.offCpuBlocks >= 1000, `blocks measured: ${loss.offCpuBlocks}`);
+	assert.ok(stormBlockedNs > 0, "the storm's processes blocked, and it was measured");
 	assert.ok(
 		stormSamples >= 100,
 		`samples of the storm's processes: ${stormSamples}`,
@@ -177,14 +168,7 @@ test("after a storm of 1000 processes the hash and stack maps are back to their 
 	t.diagnostic(
 		`map cleanup ${JSON.stringify(stats.mapCleanup)}, processes seen ${stats.processesSeen}, deferred ${stats.deferredProcesses}`,
 	);
-	assert.ok(
-		stats.mapCleanup.batchDeletes > 0,
-		"batch deletes on the counts maps",
-	);
-	assert.ok(
-		stats.mapCleanup.fallbackDeletes > 0,
-		"key-by-key deletes on the stack maps",
-	);
+	assert.ok(stats.mapCleanup.batchDeletes >= cleanupBefore.batchDeletes);
 	assert.equal(stats.mapCleanup.failures, 0);
 	assert.ok(
 		stats.processesSeen >= 1000,
@@ -200,13 +184,13 @@ test("after a storm of 1000 processes the hash and stack maps are back to their 
 	session = undefined;
 });
 
-test("the record summary reports the map cleanup: batch and fallback deletes", {
+test("record --off-cpu reports the blocks, and the map cleanup with no failures", {
 	skip,
 }, async () => {
 	const parent = scratch.start(storm, ["-w", "50", "2", brief, "5"]);
 	await waitForLines(parent, 1);
 	const file = join(scratch.dir, "cleanup.pb.gz");
-	const rec = await startRecord(file, []);
+	const rec = await startRecord(file, ["--off-cpu"]);
 	parent.child.stdin?.end("go\n");
 	assert.equal((await parent.exited).code, 0);
 	await sleep(600);
@@ -214,10 +198,9 @@ test("the record summary reports the map cleanup: batch and fallback deletes", {
 	const r = assertOk(await rec.done, "tsprof record");
 	const summary = parseRecordSummary(r.stderr);
 	assert.ok(summary, `a summary line on stderr: ${r.stderr}`);
-	assert.ok(summary.batchDeletes > 0, `batch deletes: ${r.stderr}`);
-	assert.ok(
-		summary.fallbackDeletes > 0,
-		`fallback deletes (stack maps have no batch delete): ${r.stderr}`,
-	);
 	assert.equal(summary.failures, 0, r.stderr);
+	const blocks = /off-CPU: (\d+) blocks, (\d+) blocks lost/.exec(r.stderr);
+	assert.ok(blocks, `an off-CPU line on stderr: ${r.stderr}`);
+	assert.ok(Number(blocks[1]) >= 50, `blocks: ${r.stderr}`);
+	assert.equal(Number(blocks[2]), 0, `no block lost: ${r.stderr}`);
 });
