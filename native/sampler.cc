@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <chrono>
 #include <mutex>
 
 #include "tsprof.h"
@@ -267,7 +268,42 @@ Napi::Value Sampler::Arm(const Napi::CallbackInfo& info) {
   }
   sideband_.enable();
   __atomic_store_n(&skel_->bss->armed, 1, __ATOMIC_SEQ_CST);
+  if (!poller_.joinable()) {
+    stop_poller_ = false;
+    poller_ = std::thread(&Sampler::poll_loop, this);
+  }
   return env.Undefined();
+}
+
+// Moves what the kernel wrote into user memory. Runs on the poller thread
+// every few tens of milliseconds and once more in each drain, always under
+// mu_: the rings are then emptied at the kernel's pace, whatever keeps
+// JavaScript busy (a large binary's unwind table, a slow terminal).
+void Sampler::consume_locked() {
+  ring_buffer__consume(events_);
+  sideband_.read_into(pending_sideband_, pending_chunks_);
+  // A JavaScript side that stopped draining must not take all memory: past
+  // the cap, samples stay in the ring, and the kernel counts what it drops.
+  if (sample_sink_.bytes.size() < kPendingCap) ring_buffer__consume(samples_);
+  if (offcpu_ && offcpu_sink_.bytes.size() < kPendingCap) ring_buffer__consume(offcpu_);
+}
+
+void Sampler::poll_loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_poller_) {
+    poller_wake_.wait_for(lock, std::chrono::milliseconds(kPollMs));
+    if (stop_poller_) break;
+    consume_locked();
+  }
+}
+
+void Sampler::stop_poller() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_poller_ = true;
+  }
+  poller_wake_.notify_all();
+  if (poller_.joinable()) poller_.join();
 }
 
 std::string Sampler::drain_into(std::vector<uint8_t>& out) {
@@ -276,23 +312,11 @@ std::string Sampler::drain_into(std::vector<uint8_t>& out) {
   memset(&h, 0, sizeof(h));
   h.magic = TSPROF_DRAIN_MAGIC;
   h.version = TSPROF_DRAIN_VERSION;
+  std::lock_guard<std::mutex> lock(mu_);
   // Everything that happened before this instant is in this drain or an
-  // earlier one: events and samples are read after it.
+  // earlier one: the rings are read once more after it.
   h.drain_ktime_ns = monotonic_ns();
-
-  event_scratch_.clear();
-  ring_buffer__consume(events_);
-  std::vector<uint8_t> sideband;
-  uint32_t chunks = 0;
-  sideband_.read_into(sideband, chunks);
-  // Samples after the events: a process a sample names has had its exec
-  // and fork delivered, in this drain or an earlier one.
-  sample_sink_.bytes.clear();
-  sample_sink_.count = 0;
-  ring_buffer__consume(samples_);
-  offcpu_sink_.bytes.clear();
-  offcpu_sink_.count = 0;
-  if (offcpu_) ring_buffer__consume(offcpu_);
+  consume_locked();
   if (offcpu_ && ++drains_since_sweep_ >= kSweepEveryDrains) {
     drains_since_sweep_ = 0;
     sweep_offcpu_starts();
@@ -300,23 +324,29 @@ std::string Sampler::drain_into(std::vector<uint8_t>& out) {
 
   memcpy(&h.kstats, &skel_->bss->kstats, sizeof(h.kstats));
   h.n_events = static_cast<__u32>(event_scratch_.size() / sizeof(tsprof_event));
-  h.n_sideband_chunks = chunks;
+  h.n_sideband_chunks = pending_chunks_;
   h.n_samples = sample_sink_.count;
   h.n_offcpu = offcpu_sink_.count;
   h.batch_deletes = cleanup_.batch_deletes;
   h.fallback_deletes = cleanup_.fallback_deletes;
   h.delete_failures = cleanup_.failures;
 
-  out.reserve(sizeof(h) + event_scratch_.size() + sideband.size() + sample_sink_.bytes.size() +
+  out.reserve(sizeof(h) + event_scratch_.size() + pending_sideband_.size() + sample_sink_.bytes.size() +
               offcpu_sink_.bytes.size());
   put(out, h);
   out.insert(out.end(), event_scratch_.begin(), event_scratch_.end());
-  out.insert(out.end(), sideband.begin(), sideband.end());
+  out.insert(out.end(), pending_sideband_.begin(), pending_sideband_.end());
   out.insert(out.end(), sample_sink_.bytes.begin(), sample_sink_.bytes.end());
   out.insert(out.end(), offcpu_sink_.bytes.begin(), offcpu_sink_.bytes.end());
-  // A large drain's scratch must not stay resident between drains.
-  for (SampleSink* sink : {&sample_sink_, &offcpu_sink_})
+  event_scratch_.clear();
+  pending_sideband_.clear();
+  pending_chunks_ = 0;
+  for (SampleSink* sink : {&sample_sink_, &offcpu_sink_}) {
+    sink->bytes.clear();
+    sink->count = 0;
+    // A large drain's scratch must not stay resident between drains.
     if (sink->bytes.capacity() > (4u << 20)) std::vector<uint8_t>().swap(sink->bytes);
+  }
   return "";
 }
 
@@ -358,6 +388,7 @@ Napi::Value Sampler::Drain(const Napi::CallbackInfo& info) {
 
 void Sampler::close_all() {
   if (skel_) __atomic_store_n(&skel_->bss->armed, 0, __ATOMIC_SEQ_CST);
+  stop_poller();
   sideband_.close();
   if (events_) {
     ring_buffer__free(events_);

@@ -19,7 +19,8 @@
 //       failure rejects with one message and leaves nothing attached.
 //   sampler.arm(): void
 //       Sets the .bss `armed` flag and enables the side-band events, so every
-//       probe starts at once.
+//       probe starts at once; then a native thread starts emptying the rings
+//       into memory every 50 ms, so they never fill while JavaScript is busy.
 //   sampler.drain(): Promise<ArrayBuffer>
 //       Collects events, side-band records, samples and off-CPU blocks, and
 //       now and then deletes the off-CPU entries of threads that are gone.
@@ -33,7 +34,10 @@
 #include <napi.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "map_cleanup.h"
@@ -75,6 +79,11 @@ class Sampler : public Napi::ObjectWrap<Sampler> {
     int64_t offcpu_ring_bytes = 0;
   };
   void sweep_offcpu_starts();
+  void consume_locked();
+  void poll_loop();
+  void stop_poller();
+  static constexpr int kPollMs = 50;
+  static constexpr size_t kPendingCap = size_t(256) << 20;
   static constexpr int kSweepEveryDrains = 40;
   std::string open_all(const OpenOptions& opts);
   std::string drain_into(std::vector<uint8_t>& out);
@@ -90,6 +99,13 @@ class Sampler : public Napi::ObjectWrap<Sampler> {
   std::vector<uint8_t> event_scratch_;
   SampleSink sample_sink_;
   SampleSink offcpu_sink_;
+  // Between drains, what the poller thread took from the rings waits here.
+  std::vector<uint8_t> pending_sideband_;
+  uint32_t pending_chunks_ = 0;
+  std::mutex mu_;
+  std::condition_variable poller_wake_;
+  std::thread poller_;
+  bool stop_poller_ = false;
   int drains_since_sweep_ = 0;
   CleanupCounts cleanup_;
   BatchSupport offcpu_batch_;

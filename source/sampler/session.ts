@@ -89,6 +89,8 @@ export class SamplerSession implements LiveSource {
 	private lastDrain?: Drain;
 	private sidebandLost = 0;
 	private truncatedStacks = 0;
+	/** performance.now() when the probes were armed: where the measured window begins. */
+	armedAtMs = 0;
 	private blockedNs = 0;
 	private releasedAt = Number.NEGATIVE_INFINITY;
 	private readonly cpus: number;
@@ -131,6 +133,7 @@ export class SamplerSession implements LiveSource {
 		// first drain as short as the others.
 		session.symbolizer.preload();
 		kernel.arm();
+		session.armedAtMs = performance.now();
 		// After arming: a process started from now on is seen by the probes,
 		// one started before is seen by the scan.
 		session.table.scan();

@@ -43,10 +43,9 @@ test("each thread's blocked time is its own, within 20% of what it arranged, and
 	);
 	const blocks: Sample[] = [];
 	session.subscribe((b) => blocks.push(...(b.offCpu ?? [])));
-	const t0 = performance.now();
 	await sleep(4000);
 	await session.close();
-	const wallNs = (performance.now() - t0) * 1e6;
+	const wallNs = (performance.now() - session.armedAtMs) * 1e6;
 	child.child.kill();
 
 	const byTid = new Map<number, number>();
@@ -59,7 +58,10 @@ test("each thread's blocked time is its own, within 20% of what it arranged, and
 		reasons.set(s.tid, r);
 	}
 	const share = (role: string) => (byTid.get(tids.get(role) ?? -1) ?? 0) / wallNs;
-	const topReason = (role: string) => [...(reasons.get(tids.get(role) ?? -1) ?? new Map()).entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+	// Waiting for a CPU ("preempted") grows with the machine's load; what the
+	// thread waited for besides is what the fixture arranged.
+	const topReason = (role: string) =>
+		[...(reasons.get(tids.get(role) ?? -1) ?? new Map()).entries()].filter(([r]) => r !== "preempted").sort((a, b) => b[1] - a[1])[0]?.[0];
 	t.diagnostic(
 		`blocked share of ${(wallNs / 1e9).toFixed(2)} s: ${[...tids.keys()].map((r) => `${r} ${share(r).toFixed(3)} (${topReason(r)})`).join(", ")}`,
 	);
