@@ -149,6 +149,12 @@ export interface OffCpuRecord {
 	readonly regs?: UserRegs;
 	/** The top of the user stack, from `regs.sp`. */
 	readonly stack: Uint8Array;
+	/**
+	 * Where the thread blocked, as a string of the record's bytes: process,
+	 * thread, state, registers and both stacks, not the stack copy's
+	 * content. Blocks with equal `where` unwind alike and add up.
+	 */
+	readonly where: string;
 }
 
 /** Raw perf side-band records of one CPU, in that ring's order. */
@@ -188,6 +194,18 @@ export interface Drain {
 
 const EVENT_TYPES: Record<number, KernelEvent["type"]> = { 1: "exec", 2: "exit", 3: "fork" };
 const text = new TextDecoder();
+
+/**
+ * `n` little-endian u64s at `offset`: a view when the offset is aligned,
+ * as the addon's layout keeps it (no copy per sample), else a copy.
+ */
+function u64s(buffer: ArrayBuffer, offset: number, n: number): BigUint64Array {
+	if (offset % 8 === 0) return new BigUint64Array(buffer, offset, n);
+	const view = new DataView(buffer, offset, n * 8);
+	const out = new BigUint64Array(n);
+	for (let i = 0; i < n; i++) out[i] = view.getBigUint64(i * 8, true);
+	return out;
+}
 
 /** A NUL-terminated C string inside a fixed-size field. */
 export function cString(bytes: Uint8Array, offset: number, length: number): string {
@@ -268,8 +286,7 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 		const body = off + P.size;
 		const length = P.size + stackBytes + kstackNr * 8;
 		need(length);
-		const kernelIps = new BigUint64Array(kstackNr);
-		for (let j = 0; j < kstackNr; j++) kernelIps[j] = view.getBigUint64(body + stackBytes + j * 8, true);
+		const kernelIps = u64s(buffer, body + stackBytes, kstackNr);
 		samples[i] = {
 			ktimeNs: view.getBigUint64(off + P.ktime_ns, true),
 			pid: view.getUint32(off + P.pid, true),
@@ -289,6 +306,7 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 
 	const O = LAYOUT.tsprof_offcpu;
 	const offCpu: OffCpuRecord[] = new Array(nOffCpu);
+	const raw = Buffer.from(buffer);
 	for (let i = 0; i < nOffCpu; i++) {
 		need(O.data);
 		const stackBytes = view.getUint32(off + O.stack_bytes, true);
@@ -296,11 +314,6 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 		const unr = view.getUint32(off + O.ustack_nr, true);
 		const length = O.data + stackBytes + (knr + unr) * 8;
 		need(length);
-		const ipsAt = (n: number, from: number) => {
-			const a = new BigUint64Array(n);
-			for (let j = 0; j < n; j++) a[j] = view.getBigUint64(from + j * 8, true);
-			return a;
-		};
 		const data = off + O.data;
 		const ip = view.getBigUint64(off + O.ip, true);
 		offCpu[i] = {
@@ -312,8 +325,9 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 			execId: view.getBigUint64(off + O.exec_id, true),
 			state: view.getUint32(off + O.state, true),
 			preempted: view.getUint32(off + O.preempted, true) !== 0,
-			kernelIps: ipsAt(knr, data + stackBytes),
-			userIps: ipsAt(unr, data + stackBytes + knr * 8),
+			kernelIps: u64s(buffer, data + stackBytes, knr),
+			userIps: u64s(buffer, data + stackBytes + knr * 8, unr),
+			where: raw.toString("latin1", off + O.pid, off + O.ustack_nr + 4) + raw.toString("latin1", off + O.ip, off + O.data) + raw.toString("latin1", data + stackBytes, off + length),
 			...(ip !== 0n ? { regs: { ip, sp: view.getBigUint64(off + O.sp, true), bp: view.getBigUint64(off + O.bp, true) } } : {}),
 			stack: bytes.subarray(data, data + stackBytes),
 		};

@@ -277,23 +277,22 @@ export class SamplerSession implements LiveSource {
 		const merged = new Map<string, Sample & { value: number }>();
 		for (const r of records) {
 			if (this.followed && !this.followed.has(r.pid)) continue;
-			const { process, image } = this.table.resolve(r.pid, r.startNs, r.execId);
-			const user = r.regs ? spliceStacks(this.unwinder.unwind(r.pid, image, r.regs, r.stack, true), r.userIps) : { pcs: [...r.userIps] };
-			const key = `${r.pid}/${r.tid}/${r.startNs}/${r.execId}/${r.preempted}/${r.kernelIps.join(",")}/${user.pcs.join(",")}/${user.truncated}`;
-			const m = merged.get(key);
+			const m = merged.get(r.where);
 			if (m) {
 				m.value += r.blockedNs;
 				continue;
 			}
+			const { process, image } = this.table.resolve(r.pid, r.startNs, r.execId);
 			const frames: Frame[] = [];
 			for (let i = 0; i < r.kernelIps.length; i++) frames.push(this.symbolizer.kernelFrame(r.kernelIps[i], i > 0));
 			const reason = waitReason(
 				frames.map((f) => f.name),
 				r.preempted,
 			);
+			const user = r.regs ? spliceStacks(this.unwinder.unwind(r.pid, image, r.regs, r.stack, true), r.userIps) : { pcs: [...r.userIps] };
 			for (let i = 0; i < user.pcs.length; i++) frames.push(this.symbolizer.userFrame(r.pid, image, user.pcs[i], i > 0));
 			if (user.truncated) frames.push(truncationFrame(user.truncated));
-			merged.set(key, {
+			merged.set(r.where, {
 				pid: r.pid,
 				tid: r.tid,
 				startNs: r.startNs,
