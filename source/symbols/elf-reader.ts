@@ -86,6 +86,9 @@ const ET_EXEC = 2;
 const ET_DYN = 3;
 const PT_LOAD = 1;
 const PT_NOTE = 4;
+const PT_GNU_EH_FRAME = 0x6474e550;
+const SHF_COMPRESSED = 0x800;
+const SHT_NOBITS = 8;
 const PF_X = 1;
 const PN_XNUM = 0xffff;
 const SHT_SYMTAB = 2;
@@ -115,6 +118,8 @@ function u64(buf: Buffer, off: number): number {
 }
 
 interface Section {
+	/** Offset of the name in the section-name string table. */
+	readonly name: number;
 	readonly type: number;
 	readonly flags: number;
 	readonly addr: number;
@@ -161,6 +166,7 @@ class Reader {
 
 function parseSection(buf: Buffer, off: number): Section {
 	return {
+		name: buf.readUInt32LE(off),
 		type: buf.readUInt32LE(off + 4),
 		flags: u64(buf, off + 8),
 		addr: u64(buf, off + 16),
@@ -199,6 +205,8 @@ function readSectionHeaders(reader: Reader, shoff: number, shnumField: number, s
 interface ProgramHeaders {
 	readonly loads: LoadSegment[];
 	readonly notes: { offset: number; size: number; align: number }[];
+	/** PT_GNU_EH_FRAME: where .eh_frame_hdr is when section headers are gone. */
+	ehFrameHdr?: { offset: number; vaddr: number; size: number };
 }
 
 function readProgramHeaders(
@@ -241,6 +249,8 @@ function readProgramHeaders(
 			result.loads.push({ offset, vaddr, filesz, memsz, executable: (flags & PF_X) !== 0 });
 		} else if (type === PT_NOTE) {
 			result.notes.push({ offset, size: filesz, align });
+		} else if (type === PT_GNU_EH_FRAME && result.ehFrameHdr === undefined) {
+			result.ehFrameHdr = { offset, vaddr, size: filesz };
 		}
 	}
 	return result;
@@ -573,4 +583,123 @@ export function fileOffsetToVaddr(image: ElfImage, fileOffset: number): number |
 		}
 	}
 	return undefined;
+}
+
+/** One section's bytes and where they are loaded (0 for non-alloc sections). */
+export interface ElfSectionBytes {
+	readonly vaddr: number;
+	readonly bytes: Buffer;
+}
+
+/** What the unwinder needs from one ELF file: its call frame information. */
+export interface ElfCfi {
+	readonly buildId?: string;
+	readonly loads: readonly LoadSegment[];
+	readonly ehFrame?: ElfSectionBytes;
+	readonly ehFrameHdr?: ElfSectionBytes;
+	readonly debugFrame?: ElfSectionBytes;
+	/** Bases of DW_EH_PE_textrel and DW_EH_PE_datarel pointers. */
+	readonly textVaddr?: number;
+	readonly gotVaddr?: number;
+	/** True when .eh_frame was found only through PT_GNU_EH_FRAME; its bytes then run to the end of the segment. */
+	readonly ehFrameFromSegment?: boolean;
+}
+
+const MAX_CFI_BYTES = 64 * 1024 * 1024;
+const MAX_SHSTRTAB_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads the call frame sections (.eh_frame, .eh_frame_hdr, .debug_frame)
+ * with the same bounds checks as {@link readElf}, and nothing else past the
+ * headers and notes. Without section headers, .eh_frame_hdr is found through
+ * PT_GNU_EH_FRAME and the caller locates .eh_frame from it. Throws
+ * {@link ElfError}.
+ */
+export function readElfCfi(fd: number, fileSize: number): ElfCfi {
+	if (!Number.isSafeInteger(fileSize) || fileSize < 0) throw new ElfError("malformed", `bad file size ${fileSize}`);
+	const reader = new Reader(fd, fileSize);
+	const header = reader.read(0, Math.min(fileSize, EHDR_SIZE), "ELF header");
+	if (header.length < EHDR_SIZE || header.readUInt32BE(0) !== 0x7f454c46) throw new ElfError("not-elf", "not an ELF file");
+	if (header[4] !== 2 || header[5] !== 1) throw new ElfError("unsupported", "only ELF64 little-endian is supported");
+	const phoff = u64(header, 32);
+	const shoff = u64(header, 40);
+	if (phoff < 0 || shoff < 0) throw new ElfError("malformed", "header table offset is out of range");
+	const sections = readSectionHeaders(reader, shoff, header.readUInt16LE(60), header.readUInt16LE(58));
+	const program = readProgramHeaders(reader, phoff, header.readUInt16LE(56), header.readUInt16LE(54), sections);
+	const buildId = readBuildId(reader, program, sections);
+	const named = new Map<string, Section>();
+	let shstrndx = header.readUInt16LE(62);
+	if (shstrndx === 0xffff && sections.length > 0) shstrndx = sections[0].link;
+	if (shstrndx > 0 && shstrndx < sections.length) {
+		const names = sectionBytes(reader, sections[shstrndx], MAX_SHSTRTAB_BYTES, "section names");
+		for (const s of sections) {
+			const at = s.name;
+			if (at >= names.length) continue;
+			const end = names.indexOf(0, at);
+			const name = names.toString("latin1", at, end < 0 ? names.length : end);
+			if (!named.has(name)) named.set(name, s);
+		}
+	}
+	const bytesOf = (name: string): ElfSectionBytes | undefined => {
+		const s = named.get(name);
+		if (!s || s.type === SHT_NOBITS || s.flags < 0 || (s.flags & SHF_COMPRESSED) !== 0 || s.size === 0) return undefined;
+		return { vaddr: s.addr < 0 ? 0 : s.addr, bytes: sectionBytes(reader, s, MAX_CFI_BYTES, name) };
+	};
+	let ehFrame = bytesOf(".eh_frame");
+	let ehFrameHdr = bytesOf(".eh_frame_hdr");
+	let fromSegment = false;
+	if (!ehFrameHdr && program.ehFrameHdr && program.ehFrameHdr.size <= MAX_CFI_BYTES && reader.fits(program.ehFrameHdr.offset, program.ehFrameHdr.size)) {
+		const h = program.ehFrameHdr;
+		ehFrameHdr = { vaddr: h.vaddr, bytes: reader.read(h.offset, h.size, "PT_GNU_EH_FRAME") };
+	}
+	if (!ehFrame && ehFrameHdr) {
+		const at = ehFrameAddress(ehFrameHdr);
+		const load = at === undefined ? undefined : program.loads.find((l) => at >= l.vaddr && at < l.vaddr + l.filesz);
+		if (at !== undefined && load) {
+			const offset = at - load.vaddr + load.offset;
+			const size = Math.min(load.filesz - (at - load.vaddr), MAX_CFI_BYTES, Math.max(0, fileSize - offset));
+			if (size > 0 && reader.fits(offset, size)) {
+				ehFrame = { vaddr: at, bytes: reader.read(offset, size, ".eh_frame (from PT_GNU_EH_FRAME)") };
+				fromSegment = true;
+			}
+		}
+	}
+	const text = named.get(".text");
+	const got = named.get(".got");
+	return {
+		...(buildId === undefined ? {} : { buildId }),
+		loads: program.loads,
+		...(ehFrame ? { ehFrame } : {}),
+		...(ehFrameHdr ? { ehFrameHdr } : {}),
+		...(fromSegment ? { ehFrameFromSegment: true } : {}),
+		...(named.has(".debug_frame") ? { debugFrame: bytesOf(".debug_frame") } : {}),
+		...(text && text.addr >= 0 ? { textVaddr: text.addr } : {}),
+		...(got && got.addr >= 0 ? { gotVaddr: got.addr } : {}),
+	};
+}
+
+/** The .eh_frame address an .eh_frame_hdr points at (version 1, pcrel/absptr sdata4/udata4/sdata8/udata8). */
+function ehFrameAddress(hdr: ElfSectionBytes): number | undefined {
+	const b = hdr.bytes;
+	if (b.length < 8 || b[0] !== 1) return undefined;
+	const enc = b[1];
+	let value: number;
+	switch (enc & 0x0f) {
+		case 0x03:
+			value = b.readUInt32LE(4);
+			break;
+		case 0x0b:
+			value = b.readInt32LE(4);
+			break;
+		case 0x04:
+		case 0x0c:
+			if (b.length < 12) return undefined;
+			value = Number(b.readBigInt64LE(4));
+			break;
+		default:
+			return undefined;
+	}
+	if ((enc & 0x70) === 0x10) value += hdr.vaddr + 4;
+	else if ((enc & 0x70) !== 0) return undefined;
+	return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }

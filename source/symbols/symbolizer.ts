@@ -7,7 +7,7 @@
  * through the process when that works (/proc/PID/root for another mount
  * namespace, /proc/PID/map_files for a deleted binary), else by its path.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, statSync } from "node:fs";
+import { type Stats, closeSync, constants, existsSync, fstatSync, openSync, statSync } from "node:fs";
 import { LRUCache } from "lru-cache";
 import { KERNEL_MODULE, type Frame } from "../profile/model.js";
 import type { Image, Mapping } from "../process/image.js";
@@ -169,70 +169,34 @@ export class Symbolizer {
 		return result;
 	}
 
-	/**
-	 * Paths to try, most faithful first: the exact file the process maps
-	 * (works across mount namespaces and after deletion, while it lives),
-	 * then the path as the process sees it, then the path as we see it.
-	 */
-	private candidates(pid: number, m: Mapping): string[] {
-		const mapFile = `${this.procRoot}/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`;
-		if (m.path.endsWith(DELETED)) return [mapFile];
-		return [mapFile, `${this.procRoot}/${pid}/root${m.path}`, m.path];
-	}
-
-	/** Whether the mapped file is gone from its path: its frames say so. */
-	private isDeleted(pid: number, m: Mapping, dev: number, ino: number): boolean {
-		if (m.path.endsWith(DELETED)) return false;
-		for (const path of [`${this.procRoot}/${pid}/root${m.path}`, m.path]) {
-			try {
-				const st = statSync(path);
-				return st.dev !== dev || st.ino !== ino;
-			} catch {
-				// try the next view of the path
-			}
-		}
-		return true;
-	}
-
 	private openFile(pid: number, m: Mapping): FileResult {
 		let lastError = "no file";
-		for (const path of this.candidates(pid, m)) {
-			let fd: number;
-			try {
-				fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-			} catch {
-				continue;
+		const found = openMappedFile(this.procRoot, pid, m, (fd, st, path) => {
+			const id = fileIdentity(st);
+			let result = this.files.get(id);
+			if (result) this.fileHits++;
+			else {
+				this.fileMisses++;
+				try {
+					result = this.withDebugSymbols(readElf(fd, st.size));
+				} catch (error) {
+					this.fileErrors++;
+					result = { error: `bad ELF: ${(error as Error).message}` };
+				}
+				this.files.set(id, result);
 			}
-			try {
-				const st = fstatSync(fd);
-				if (!st.isFile()) continue;
-				const id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-				let result = this.files.get(id);
-				if (result) this.fileHits++;
-				else {
-					this.fileMisses++;
-					try {
-						result = this.withDebugSymbols(readElf(fd, st.size));
-					} catch (error) {
-						this.fileErrors++;
-						result = { error: `bad ELF: ${(error as Error).message}` };
-					}
-					this.files.set(id, result);
-				}
-				// A reused pid's root may show another file under the same
-				// name; the build-id, when the kernel gave one, settles it.
-				if ("elf" in result && m.buildId && result.elf.buildId && m.buildId !== result.elf.buildId) {
-					lastError = "build-id mismatch";
-					continue;
-				}
-				if ("elf" in result && path.includes("/map_files/") && this.isDeleted(pid, m, st.dev, st.ino)) {
-					return { ...result, deleted: true };
-				}
-				return result;
-			} finally {
-				closeSync(fd);
+			// A reused pid's root may show another file under the same
+			// name; the build-id, when the kernel gave one, settles it.
+			if ("elf" in result && m.buildId && result.elf.buildId && m.buildId !== result.elf.buildId) {
+				lastError = "build-id mismatch";
+				return undefined;
 			}
-		}
+			if ("elf" in result && path.includes("/map_files/") && isDeleted(this.procRoot, pid, m, st.dev, st.ino)) {
+				return { ...result, deleted: true };
+			}
+			return result;
+		});
+		if (found) return found;
 		this.fileErrors++;
 		return { error: lastError };
 	}
@@ -240,4 +204,61 @@ export class Symbolizer {
 	stats(): SymbolizerStats {
 		return { filesCached: this.files.size, fileHits: this.fileHits, fileMisses: this.fileMisses, fileErrors: this.fileErrors };
 	}
+}
+
+/** A file's identity for caches: the same bytes until it is replaced or touched. */
+export function fileIdentity(st: Stats): string {
+	return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/**
+ * Paths to try, most faithful first: the exact file the process maps
+ * (works across mount namespaces and after deletion, while it lives),
+ * then the path as the process sees it, then the path as we see it.
+ */
+function candidates(procRoot: string, pid: number, m: Mapping): string[] {
+	const mapFile = `${procRoot}/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`;
+	if (m.path.endsWith(DELETED)) return [mapFile];
+	return [mapFile, `${procRoot}/${pid}/root${m.path}`, m.path];
+}
+
+/** Whether the mapped file is gone from its path: its frames say so. */
+function isDeleted(procRoot: string, pid: number, m: Mapping, dev: number, ino: number): boolean {
+	if (m.path.endsWith(DELETED)) return false;
+	for (const path of [`${procRoot}/${pid}/root${m.path}`, m.path]) {
+		try {
+			const st = statSync(path);
+			return st.dev !== dev || st.ino !== ino;
+		} catch {
+			// try the next view of the path
+		}
+	}
+	return true;
+}
+
+/**
+ * Opens the file behind mapping `m` of process `pid` (which may have exited)
+ * and hands each regular file found, open, to `use`, most faithful path
+ * first, until `use` returns something other than undefined. The descriptor
+ * is closed when `use` returns. The one way tsprof opens mapped files: the
+ * symbolizer and the unwinder both read through it.
+ */
+export function openMappedFile<T>(procRoot: string, pid: number, m: Mapping, use: (fd: number, st: Stats, path: string) => T | undefined): T | undefined {
+	for (const path of candidates(procRoot, pid, m)) {
+		let fd: number;
+		try {
+			fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+		} catch {
+			continue;
+		}
+		try {
+			const st = fstatSync(fd);
+			if (!st.isFile()) continue;
+			const result = use(fd, st, path);
+			if (result !== undefined) return result;
+		} finally {
+			closeSync(fd);
+		}
+	}
+	return undefined;
 }

@@ -10,6 +10,15 @@ import { type ElfImage, readElfFile } from "./elf-reader.js";
 
 /** Parses the [vdso] mapping of this process; throws when there is none. */
 export function readOwnVdso(procSelf = "/proc/self"): ElfImage {
+	return withOwnVdsoFile(readElfFile, procSelf);
+}
+
+/**
+ * Copies the [vdso] mapping of this process to a private temporary file and
+ * hands its path to `read` (the ELF readers work on files); throws when
+ * there is none.
+ */
+export function withOwnVdsoFile<T>(read: (path: string) => T, procSelf = "/proc/self"): T {
 	const line = readFileSync(`${procSelf}/maps`, "utf8")
 		.split("\n")
 		.find((l) => l.endsWith("[vdso]"));
@@ -30,7 +39,7 @@ export function readOwnVdso(procSelf = "/proc/self"): ElfImage {
 	try {
 		const path = join(dir, "vdso.so");
 		writeFileSync(path, bytes);
-		return readElfFile(path);
+		return read(path);
 	} finally {
 		rmSync(dir, { recursive: true, force: true });
 	}

@@ -1,0 +1,164 @@
+/**
+ * Unwind tables of mapped files, compiled lazily (only when a stack passes
+ * through the file) and cached by file identity, never by pid: 300 short
+ * processes of one binary compile it once. The cache is bounded in bytes.
+ */
+import { LRUCache } from "lru-cache";
+import type { Mapping } from "../process/image.js";
+import { type ElfCfi, type LoadSegment, readElfCfi } from "../symbols/elf-reader.js";
+import { fileIdentity, openMappedFile } from "../symbols/symbolizer.js";
+import { withOwnVdsoFile } from "../symbols/vdso.js";
+import fs from "node:fs";
+import { compileCfi } from "./cfi.js";
+import type { UnwindTable } from "./table.js";
+
+/** A file's compiled table and its load segments, or why there is none. */
+export type FileTable =
+	| { readonly table: UnwindTable; readonly loads: readonly LoadSegment[]; readonly buildId?: string }
+	| { readonly error: string; readonly buildId?: string };
+
+/** Counts and sizes of the table cache. */
+export interface TableStats {
+	readonly files: number;
+	/** Bytes of compiled rows held (the vDSO included). */
+	readonly bytes: number;
+	readonly hits: number;
+	readonly misses: number;
+	/** Files without usable CFI, or that could not be opened. */
+	readonly errors: number;
+}
+
+export interface TableCacheOptions {
+	/** Where /proc is; tests point it elsewhere. */
+	readonly procRoot?: string;
+	/** Budget for compiled rows (default 64 MiB). */
+	readonly maxBytes?: number;
+	/** The vDSO's table (default: compiled from tsprof's own vDSO, which every process shares). */
+	readonly vdso?: () => FileTable;
+}
+
+/** Compiles what {@link readElfCfi} found. Throws CfiError. */
+export function compileElfCfi(cfi: ElfCfi): UnwindTable {
+	return compileCfi({
+		ehFrame: cfi.ehFrame,
+		debugFrame: cfi.debugFrame,
+		textVaddr: cfi.textVaddr,
+		dataVaddr: cfi.gotVaddr,
+	});
+}
+
+/** Reads and compiles the CFI of the file open at `fd`. */
+function tableOfFd(fd: number, size: number): FileTable {
+	try {
+		const cfi = readElfCfi(fd, size);
+		if (!cfi.ehFrame && !cfi.debugFrame) return { error: "no CFI", buildId: cfi.buildId };
+		return { table: compileElfCfi(cfi), loads: cfi.loads, buildId: cfi.buildId };
+	} catch (error) {
+		return { error: `bad CFI: ${(error as Error).message}` };
+	}
+}
+
+/** The table of the file at `path` (tests, the vDSO). */
+export function tableOfFile(path: string): FileTable {
+	const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+	try {
+		return tableOfFd(fd, fs.fstatSync(fd).size);
+	} finally {
+		fs.closeSync(fd);
+	}
+}
+
+const TABLE_OVERHEAD = 256;
+
+/** Per-mapping memo: the identity its file was found under, or why it was not. */
+type MappingEntry = { readonly key: string } | { readonly error: string };
+
+export class TableCache {
+	private readonly files: LRUCache<string, FileTable>;
+	private readonly byFileKey = new LRUCache<string, string>({ max: 4096 });
+	private readonly byMapping = new WeakMap<Mapping, MappingEntry>();
+	private readonly procRoot: string;
+	private readonly loadVdso: () => FileTable;
+	private vdso?: FileTable;
+	private hits = 0;
+	private misses = 0;
+	private errors = 0;
+
+	constructor(options: TableCacheOptions = {}) {
+		this.procRoot = options.procRoot ?? "/proc";
+		this.loadVdso = options.vdso ?? (() => withOwnVdsoFile(tableOfFile));
+		this.files = new LRUCache({
+			maxSize: options.maxBytes ?? 64 * 1024 * 1024,
+			sizeCalculation: (v) => ("table" in v ? v.table.byteSize : 0) + TABLE_OVERHEAD,
+		});
+	}
+
+	/** The table for the file behind `m` in process `pid` (which may have exited). */
+	get(pid: number, m: Mapping): FileTable {
+		if (m.path === "[vdso]") return this.vdsoTable();
+		const known = this.byMapping.get(m);
+		if (known) {
+			if ("error" in known) return known;
+			const hit = this.files.get(known.key);
+			if (hit) {
+				this.hits++;
+				return hit;
+			}
+		}
+		if (m.path === "" || m.path.startsWith("[") || m.path.startsWith("//anon") || m.path.startsWith("/memfd:")) {
+			const e = { error: "no file" };
+			this.byMapping.set(m, e);
+			return e;
+		}
+		const viaKey = m.fileKey ? this.byFileKey.get(m.fileKey) : undefined;
+		const cached = viaKey === undefined ? undefined : this.files.get(viaKey);
+		if (viaKey !== undefined && cached) {
+			this.hits++;
+			this.byMapping.set(m, { key: viaKey });
+			return cached;
+		}
+		let lastError = "cannot open";
+		const found = openMappedFile(this.procRoot, pid, m, (fd, st) => {
+			const key = fileIdentity(st);
+			let result = this.files.get(key);
+			if (result) this.hits++;
+			else {
+				this.misses++;
+				result = tableOfFd(fd, st.size);
+				if ("error" in result) this.errors++;
+				this.files.set(key, result);
+			}
+			// A reused pid's root may show another file under the same name.
+			if (m.buildId && result.buildId && m.buildId !== result.buildId) {
+				lastError = "build-id mismatch";
+				return undefined;
+			}
+			return { key, result };
+		});
+		if (!found) {
+			this.errors++;
+			const e = { error: lastError };
+			this.byMapping.set(m, e);
+			return e;
+		}
+		this.byMapping.set(m, "error" in found.result ? found.result : { key: found.key });
+		if (m.fileKey && "table" in found.result) this.byFileKey.set(m.fileKey, found.key);
+		return found.result;
+	}
+
+	private vdsoTable(): FileTable {
+		if (!this.vdso) {
+			try {
+				this.vdso = this.loadVdso();
+			} catch (error) {
+				this.vdso = { error: `vdso: ${(error as Error).message}` };
+			}
+		}
+		return this.vdso;
+	}
+
+	stats(): TableStats {
+		const vdsoBytes = this.vdso && "table" in this.vdso ? this.vdso.table.byteSize : 0;
+		return { files: this.files.size, bytes: this.files.calculatedSize + vdsoBytes, hits: this.hits, misses: this.misses, errors: this.errors };
+	}
+}

@@ -1,0 +1,288 @@
+/**
+ * Unwinds a user stack from the registers at a sample and a copy of the
+ * stack above sp, against the process's captured mappings and the call frame
+ * information of the mapped files (perf's --call-graph dwarf, done later in
+ * user space). Where no CFI covers an address (JIT code, files without
+ * .eh_frame) it follows the frame pointer instead.
+ *
+ * It runs for every sample on the main thread: addresses are numbers (user
+ * addresses are below 2^47), rows are found by binary search in typed
+ * arrays, and nothing is allocated per frame but the result's bigint.
+ */
+import type { Image, Mapping } from "../process/image.js";
+import type { LoadSegment } from "../symbols/elf-reader.js";
+import {
+	CFA_MASK,
+	CFA_PLT,
+	CFA_RBP,
+	CFA_RSP,
+	CFA_SIGNAL,
+	RA_MASK,
+	RA_UNDEFINED,
+	RA_UNSUPPORTED,
+	RBP_AT_CFA,
+	RBP_MASK,
+	RBP_SAME,
+	type UnwindTable,
+} from "./table.js";
+import { type FileTable, TableCache, type TableStats } from "./tables.js";
+
+/** User registers at the sample (from the task's pt_regs, so user mode even for a kernel-mode sample). */
+export interface UnwindRegs {
+	readonly ip: bigint;
+	readonly sp: bigint;
+	readonly bp: bigint;
+}
+
+/** A copy of user memory: `bytes[0]` was at address `start` (normally sp). */
+export interface StackCopy {
+	readonly start: bigint;
+	readonly bytes: Uint8Array;
+}
+
+/** Why a stack ends before its outermost frame. */
+export type TruncationReason =
+	/** No CFI covers the address and the frame pointer cannot be followed. */
+	| "no CFI"
+	/** The caller's frame lies past the end of the copy. */
+	| "stack copy too short"
+	/** The CFI rule is one the unwinder does not follow (an expression, a CFA in another register). */
+	| "unsupported rule"
+	/** The frame points below the copy (memory that was not captured). */
+	| "unreadable memory"
+	/** A return address outside every mapping of the process. */
+	| "no mapping"
+	/** The caller's stack pointer is not above the callee's: a corrupt frame. */
+	| "sp not increasing"
+	| "depth limit";
+
+export const TRUNCATION_REASONS: readonly TruncationReason[] = [
+	"no CFI",
+	"stack copy too short",
+	"unsupported rule",
+	"unreadable memory",
+	"no mapping",
+	"sp not increasing",
+	"depth limit",
+];
+
+/** The frames of one sample. */
+export interface UnwindResult {
+	/** Innermost first; pcs[0] is regs.ip, the rest are return addresses. */
+	readonly pcs: bigint[];
+	/** Set when the stack ends early, with why. */
+	readonly truncated?: TruncationReason;
+}
+
+/** What the unwinder has done, for the header and the record summary. */
+export interface UnwinderStats {
+	readonly unwinds: number;
+	/** Frames produced, the sampled ip included. */
+	readonly frames: number;
+	readonly truncated: Readonly<Record<TruncationReason, number>>;
+	/** Frames found through the frame pointer because no CFI covered the address. */
+	readonly fpFallbacks: number;
+	/** First frames whose CFA was rsp-based (no frame of their own) whose caller was still found. */
+	readonly leafRecoveries: number;
+	/** Signal frames stepped over through the ucontext. */
+	readonly signalFrames: number;
+	readonly tables: TableStats;
+}
+
+export interface UnwinderOptions {
+	/** Where /proc is; tests point it elsewhere. */
+	readonly procRoot?: string;
+	/** Budget for compiled tables (default 64 MiB). */
+	readonly maxTableBytes?: number;
+	/** Frames at most, the ip included (default 127). */
+	readonly maxDepth?: number;
+	/** Where tables come from; defaults to a {@link TableCache} over procRoot. */
+	readonly tables?: { get(pid: number, m: Mapping): FileTable; stats(): TableStats };
+}
+
+// Offsets in the ucontext_t that rsp points at in __restore_rt (struct
+// rt_sigframe after the handler returned): uc_mcontext.gregs at 40.
+const UC_RBP = 40 + 10 * 8;
+const UC_RSP = 40 + 15 * 8;
+const UC_RIP = 40 + 16 * 8;
+
+// Read results below 0 are failures; a value past 2^53 reads as NaN.
+const READ_BELOW = -1;
+const READ_PAST = -2;
+
+/**
+ * The seam the sampler calls:
+ * `new Unwinder(options?)`, then per sample
+ * `unwind(pid: number, image: Image, regs: {ip, sp, bp: bigint}, stack: {start: bigint, bytes: Uint8Array}): {pcs: bigint[], truncated?: TruncationReason}`,
+ * and `stats()` for counts and table memory.
+ */
+export class Unwinder {
+	private readonly tables: { get(pid: number, m: Mapping): FileTable; stats(): TableStats };
+	private readonly maxDepth: number;
+	private unwinds = 0;
+	private frames = 0;
+	private fpFallbacks = 0;
+	private leafRecoveries = 0;
+	private signalFrames = 0;
+	private readonly truncations: Record<TruncationReason, number> = {
+		"no CFI": 0,
+		"stack copy too short": 0,
+		"unsupported rule": 0,
+		"unreadable memory": 0,
+		"no mapping": 0,
+		"sp not increasing": 0,
+		"depth limit": 0,
+	};
+	// The stack being read; set per unwind so that reads need no closure.
+	private view = new DataView(new ArrayBuffer(0));
+	private base = 0;
+	// The row found by the last lookup.
+	private table: UnwindTable | undefined;
+
+	constructor(options: UnwinderOptions = {}) {
+		this.tables = options.tables ?? new TableCache({ procRoot: options.procRoot, maxBytes: options.maxTableBytes });
+		this.maxDepth = Math.max(1, options.maxDepth ?? 127);
+	}
+
+	/** Unwinds one sample of process `pid` (which may have exited) through its image. */
+	unwind(pid: number, image: Image, regs: UnwindRegs, stack: StackCopy): UnwindResult {
+		this.unwinds++;
+		const pcs: bigint[] = [regs.ip];
+		const result = this.walk(pid, image, regs, stack, pcs);
+		this.frames += pcs.length;
+		if (result !== undefined) {
+			this.truncations[result]++;
+			return { pcs, truncated: result };
+		}
+		return { pcs };
+	}
+
+	private walk(pid: number, image: Image, regs: UnwindRegs, stack: StackCopy, pcs: bigint[]): TruncationReason | undefined {
+		const bytes = stack.bytes;
+		this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+		this.base = Number(stack.start);
+		let pcBig = regs.ip;
+		let pc = Number(regs.ip);
+		let sp = Number(regs.sp);
+		let bp = asAddress(regs.bp);
+		// The sampled ip is where execution was; return addresses are one past the call.
+		let isReturn = false;
+		for (;;) {
+			if (pcs.length >= this.maxDepth) return "depth limit";
+			const m = image.find(pcBig);
+			if (!m && pcs.length > 1) return "no mapping";
+			const row = m ? this.lookup(pid, m, isReturn ? pc - 1 : pc) : -1;
+			let cfa: number;
+			let ra: number;
+			let nextBp = bp;
+			if (row >= 0) {
+				const t = this.table as UnwindTable;
+				const kind = t.kinds[row];
+				const cfaKind = kind & CFA_MASK;
+				if (cfaKind === CFA_RSP) cfa = sp + t.cfaOffsets[row];
+				else if (cfaKind === CFA_RBP) {
+					if (Number.isNaN(bp)) return "unsupported rule";
+					cfa = bp + t.cfaOffsets[row];
+				} else if (cfaKind === CFA_PLT) cfa = sp + t.cfaOffsets[row] + ((pc & 15) >= t.rbpOffsets[row] ? 8 : 0);
+				else if (cfaKind === CFA_SIGNAL) {
+					const rip = this.read(sp + UC_RIP);
+					if (rip < 0) return readFailure(rip);
+					const rsp = this.read(sp + UC_RSP);
+					if (rsp < 0) return readFailure(rsp);
+					const rbp = this.read(sp + UC_RBP);
+					if (rbp === READ_BELOW || rbp === READ_PAST) return readFailure(rbp);
+					if (Number.isNaN(rip) || rip === 0) return undefined;
+					if (!(rsp > sp)) return "sp not increasing";
+					this.signalFrames++;
+					pcBig = BigInt(rip);
+					pcs.push(pcBig);
+					pc = rip;
+					sp = rsp;
+					bp = rbp;
+					// The interrupted instruction had not run yet: it is no return address.
+					isReturn = false;
+					continue;
+				} else return "unsupported rule";
+				const raRule = kind & RA_MASK;
+				if (raRule === RA_UNDEFINED) return undefined;
+				if (raRule === RA_UNSUPPORTED) return "unsupported rule";
+				ra = this.read(cfa - 8);
+				if (ra === READ_BELOW || ra === READ_PAST) return readFailure(ra);
+				const rbpRule = kind & RBP_MASK;
+				if (rbpRule === RBP_AT_CFA) {
+					nextBp = this.read(cfa + t.rbpOffsets[row]);
+					if (nextBp === READ_BELOW || nextBp === READ_PAST) return readFailure(nextBp);
+				} else if (rbpRule !== RBP_SAME) nextBp = Number.NaN;
+				if (pcs.length === 1 && cfaKind === CFA_RSP) this.leafRecoveries++;
+			} else {
+				if (Number.isNaN(bp) || bp < sp) return m ? "no CFI" : "no mapping";
+				cfa = bp + 16;
+				ra = this.read(bp + 8);
+				if (ra === READ_BELOW || ra === READ_PAST) return m ? "no CFI" : readFailure(ra);
+				nextBp = this.read(bp);
+				if (nextBp === READ_BELOW || nextBp === READ_PAST) return m ? "no CFI" : readFailure(nextBp);
+				this.fpFallbacks++;
+			}
+			if (ra === 0) return undefined;
+			if (Number.isNaN(ra)) return "no mapping";
+			if (!(cfa > sp)) return "sp not increasing";
+			pcBig = BigInt(ra);
+			pcs.push(pcBig);
+			pc = ra;
+			sp = cfa;
+			bp = nextBp;
+			isReturn = true;
+		}
+	}
+
+	/** Finds the row for `pc` in mapping `m`, leaving its table in this.table; -1 when there is none. */
+	private lookup(pid: number, m: Mapping, pc: number): number {
+		const file = this.tables.get(pid, m);
+		if (!("table" in file)) return -1;
+		const offset = pc - Number(m.start) + Number(m.pgoff);
+		const vaddr = offsetToVaddr(file.loads, offset);
+		if (vaddr < 0) return -1;
+		this.table = file.table;
+		return file.table.find(vaddr);
+	}
+
+	/** The u64 at user address `addr` in the stack copy, NaN when it is no user address, or READ_BELOW/READ_PAST. */
+	private read(addr: number): number {
+		const off = addr - this.base;
+		if (!(off >= 0)) return READ_BELOW;
+		if (off + 8 > this.view.byteLength) return READ_PAST;
+		const hi = this.view.getUint32(off + 4, true);
+		if (hi >= 0x200000) return Number.NaN;
+		return hi * 0x1_0000_0000 + this.view.getUint32(off, true);
+	}
+
+	stats(): UnwinderStats {
+		return {
+			unwinds: this.unwinds,
+			frames: this.frames,
+			truncated: { ...this.truncations },
+			fpFallbacks: this.fpFallbacks,
+			leafRecoveries: this.leafRecoveries,
+			signalFrames: this.signalFrames,
+			tables: this.tables.stats(),
+		};
+	}
+}
+
+function readFailure(code: number): TruncationReason {
+	return code === READ_BELOW ? "unreadable memory" : "stack copy too short";
+}
+
+/** A register value as an address number; NaN when it cannot be one. */
+function asAddress(v: bigint): number {
+	return v >= 0n && v < 0x20_0000_0000_0000n ? Number(v) : Number.NaN;
+}
+
+/** Link-time address of a file offset through the PT_LOAD holding it; -1 when none does. */
+function offsetToVaddr(loads: readonly LoadSegment[], offset: number): number {
+	for (let i = 0; i < loads.length; i++) {
+		const l = loads[i];
+		if (offset >= l.offset && offset - l.offset < l.filesz) return offset - l.offset + l.vaddr;
+	}
+	return -1;
+}
