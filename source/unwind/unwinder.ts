@@ -134,7 +134,7 @@ export class Unwinder {
 		"depth limit": 0,
 	};
 	// The stack being read; set per unwind so that reads need no closure.
-	private view = new DataView(new ArrayBuffer(0));
+	private view: DataView = new DataView(new ArrayBuffer(0));
 	private base = 0;
 	// The row found by the last lookup.
 	private table: UnwindTable | undefined;

@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Image } from "../../source/process/image.js";
+import { KernelSymbols } from "../../source/symbols/kallsyms.js";
+import { Symbolizer } from "../../source/symbols/symbolizer.js";
+import { type UnwindResult, Unwinder } from "../../source/unwind/unwinder.js";
+import { type Capture, NO_FP, buildFixture, capture, haveTools } from "./fixture.js";
+
+const skip = !haveTools() && process.env.CI !== "true" ? "needs gcc and readelf" : false;
+// The fixture has exited when it is unwound, as a short-lived process has:
+// files are found by path, as for any process that is gone.
+const GONE_PID = 0x3fff_fff0;
+
+let dir: string;
+let emptyProc: string;
+let nofp: string;
+let fpOnly: string;
+const captures: Record<string, Capture> = {};
+
+before(() => {
+	if (skip) return;
+	dir = mkdtempSync(join(tmpdir(), "tsprof-unwind-"));
+	emptyProc = mkdtempSync(join(tmpdir(), "tsprof-noproc-"));
+	nofp = buildFixture(dir, "nofp", NO_FP);
+	// Frame pointers and no unwind tables: only the fallback can walk its frames.
+	fpOnly = buildFixture(dir, "fponly", ["-O2", "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer", "-fno-inline", "-fno-optimize-sibling-calls", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables"]);
+	for (const mode of ["deep", "qsort", "signal"]) captures[mode] = capture(nofp, dir, mode);
+	captures.fpDeep = capture(fpOnly, dir, "deep");
+});
+after(() => {
+	if (dir) rmSync(dir, { recursive: true, force: true });
+	if (emptyProc) rmSync(emptyProc, { recursive: true, force: true });
+});
+
+function unwinder(): Unwinder {
+	return new Unwinder({ procRoot: emptyProc });
+}
+
+function unwind(u: Unwinder, c: Capture, stack = c.stack, start = c.sp, image: Image = c.image): UnwindResult {
+	return u.unwind(GONE_PID, image, { ip: c.ip, sp: c.sp, bp: c.bp }, { start, bytes: stack });
+}
+
+function names(c: Capture, r: UnwindResult): string[] {
+	const s = new Symbolizer({ procRoot: emptyProc, loadKernelSymbols: () => new KernelSymbols(0n, []) });
+	return r.pcs.map((pc, i) => s.userFrame(GONE_PID, c.image, pc, i > 0).name);
+}
+
+/** `want` appears in `got` in order, each right after the previous unless `gaps`. */
+function assertCallers(got: string[], want: string[], gaps = false): void {
+	let at = got.indexOf(want[0]);
+	assert.ok(at >= 0, `${want[0]} in ${got.join(" <- ")}`);
+	for (const name of want.slice(1)) {
+		const next = gaps ? got.indexOf(name, at + 1) : at + 1;
+		assert.equal(got[next], name, `after ${got[at]}: ${got.join(" <- ")}`);
+		at = next;
+	}
+}
+
+describe("unwinding real stack images", { skip }, () => {
+	test("a -fomit-frame-pointer build unwinds from a frameless leaf through every caller to _start", () => {
+		const u = unwinder();
+		const c = captures.deep;
+		const r = unwind(u, c);
+		const got = names(c, r);
+		assert.equal(r.truncated, undefined, got.join(" <- "));
+		assert.equal(r.pcs[0], c.ip);
+		assertCallers(got, ["leaf_capture", "level3", "level2", "level1", "main"]);
+		assert.equal(got.at(-1), "_start", "the outermost frame is _start, whose CFI marks the end");
+		const st = u.stats();
+		assert.equal(st.unwinds, 1);
+		assert.equal(st.frames, r.pcs.length);
+		assert.equal(st.leafRecoveries, 1, "the leaf's caller came from its rsp-based CFA");
+		assert.equal(st.fpFallbacks, 0);
+	});
+
+	test("libc's qsort (no frame pointers) keeps the callback's callers", () => {
+		const c = captures.qsort;
+		const r = unwind(unwinder(), c);
+		const got = names(c, r);
+		assert.equal(r.truncated, undefined, got.join(" <- "));
+		assertCallers(got, ["leaf_capture", "compare"]);
+		assertCallers(got, ["compare", "sort_them", "main"], true);
+		const between = r.pcs.slice(got.indexOf("compare") + 1, got.indexOf("sort_them"));
+		assert.ok(between.length >= 1, "qsort's own frames lie between the callback and its caller");
+		for (const pc of between) assert.match(c.image.find(pc)?.path ?? "", /libc/);
+	});
+
+	test("a signal handler unwinds through __restore_rt into the interrupted code", () => {
+		const u = unwinder();
+		const c = captures.signal;
+		const r = unwind(u, c);
+		const got = names(c, r);
+		assert.equal(r.truncated, undefined, got.join(" <- "));
+		assertCallers(got, ["leaf_capture", "on_signal"]);
+		assertCallers(got, ["on_signal", "signal_me", "main"], true);
+		assert.equal(u.stats().signalFrames, 1);
+	});
+
+	test("without unwind tables, the frame pointer fallback still reaches main", () => {
+		const u = unwinder();
+		const c = captures.fpDeep;
+		const r = unwind(u, c);
+		const got = names(c, r);
+		// gcc gives the leaf no frame even so: frame pointers alone skip its caller (level3).
+		assert.equal(got[0], "leaf_capture");
+		assertCallers(got, ["level2", "level1", "main"]);
+		assert.ok(u.stats().fpFallbacks >= 4, `fp fallbacks: ${u.stats().fpFallbacks}`);
+	});
+
+	test("a stack copy that ends early says so", () => {
+		const u = unwinder();
+		const c = captures.deep;
+		const r = unwind(u, c, c.stack.subarray(0, 24));
+		assert.equal(r.truncated, "stack copy too short");
+		assert.ok(r.pcs.length >= 1);
+		assert.equal(u.stats().truncated["stack copy too short"], 1);
+	});
+
+	test("a copy that starts above sp is unreadable memory", () => {
+		const c = captures.deep;
+		const r = unwind(unwinder(), c, c.stack.subarray(64), c.sp + 64n);
+		assert.equal(r.truncated, "unreadable memory");
+	});
+
+	test("a return address outside every mapping ends with no mapping", () => {
+		const c = captures.deep;
+		const only = new Image();
+		const own = c.image.find(c.ip);
+		assert.ok(own);
+		only.add(own);
+		const r = unwind(unwinder(), c, c.stack, c.sp, only);
+		assert.equal(r.truncated, "no mapping");
+		assert.ok(r.pcs.length >= 5, "the executable's own frames are all there");
+	});
+
+	test("the depth limit holds", () => {
+		const u = new Unwinder({ procRoot: emptyProc, maxDepth: 3 });
+		const r = unwind(u, captures.deep);
+		assert.equal(r.pcs.length, 3);
+		assert.equal(r.truncated, "depth limit");
+	});
+
+	test("tables are compiled once per file and shared by processes", () => {
+		const u = unwinder();
+		unwind(u, captures.deep);
+		const first = u.stats().tables;
+		unwind(u, captures.qsort);
+		const second = u.stats().tables;
+		assert.ok(first.misses >= 2, "the executable and libc");
+		assert.equal(second.misses, first.misses, "a second process of the same files compiles nothing");
+		assert.ok(second.hits > first.hits);
+		assert.ok(second.bytes > 0 && second.bytes === first.bytes);
+	});
+
+	test("one process's table never answers for another file at the same address", () => {
+		const u = unwinder();
+		const c = captures.deep;
+		const r1 = unwind(u, c);
+		// The same addresses, mapped from the frame-pointer build: different code, different rows.
+		const swapped = new Image();
+		for (const m of c.image.mappings) swapped.add(m.path === nofp ? { ...m, path: fpOnly, fileKey: undefined } : m);
+		const r2 = unwind(u, c, c.stack, c.sp, swapped);
+		assert.notDeepEqual(r2.pcs, r1.pcs);
+	});
+});
