@@ -70,11 +70,13 @@ class EntryError extends Error {}
 /** Bounded little-endian reads over one entry. */
 class Cursor {
 	readonly view: DataView;
+	readonly bytes: Uint8Array;
 	pos: number;
 	end: number;
 
 	constructor(view: DataView, pos: number, end: number) {
 		this.view = view;
+		this.bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 		this.pos = pos;
 		this.end = end;
 	}
@@ -84,8 +86,8 @@ class Cursor {
 	}
 
 	u8(): number {
-		this.need(1);
-		return this.view.getUint8(this.pos++);
+		if (this.pos >= this.end) throw new EntryError("entry ends early");
+		return this.bytes[this.pos++];
 	}
 
 	u16(): number {
@@ -129,6 +131,8 @@ class Cursor {
 	}
 
 	uleb(): number {
+		// The common case: one byte.
+		if (this.pos < this.end && this.bytes[this.pos] < 0x80) return this.bytes[this.pos++];
 		let result = 0;
 		let scale = 1;
 		for (let i = 0; i < 10; i++) {
@@ -345,219 +349,266 @@ class RowSink {
 	}
 }
 
-/** The register rules the unwinder can use, as the interpreter tracks them. */
-interface State {
-	cfaKind: number;
-	cfaReg: number;
-	cfaOffset: number;
-	rbpRule: number;
-	rbpOffset: number;
-	raRule: number;
-	raOffset: number;
-}
-
-function copyState(s: State): State {
-	return { ...s };
-}
-
-const INITIAL: State = {
-	cfaKind: CFA_UNSUPPORTED,
-	cfaReg: -1,
-	cfaOffset: 0,
-	rbpRule: RBP_SAME,
-	rbpOffset: 0,
-	raRule: RA_UNSUPPORTED,
-	raOffset: 0,
-};
-
 function fitsI32(n: number): boolean {
 	return n >= -0x8000_0000 && n <= 0x7fff_ffff;
 }
 
-/** The row kind and offsets of a state. */
-function encode(s: State, signal: boolean): { kind: number; cfa: number; rbp: number } {
-	if (signal) return { kind: CFA_SIGNAL, cfa: 0, rbp: 0 };
-	let cfaKind = s.cfaKind;
-	if (cfaKind === CFA_RSP || cfaKind === CFA_RBP) {
-		cfaKind = s.cfaReg === REG_RSP ? CFA_RSP : s.cfaReg === REG_RBP ? CFA_RBP : CFA_UNSUPPORTED;
+/**
+ * The register rules the unwinder can use, as the CFA instructions change
+ * them. One instance serves a whole section (no object per FDE or row);
+ * remembered states live in a fixed-size typed stack.
+ */
+class Machine {
+	cfaKind = CFA_UNSUPPORTED;
+	cfaReg = -1;
+	cfaOffset = 0;
+	rbpRule = RBP_SAME;
+	rbpOffset = 0;
+	raRule = RA_UNSUPPORTED;
+	raOffset = 0;
+	// The CIE's initial rules, for DW_CFA_restore.
+	private iRbpRule = RBP_SAME;
+	private iRbpOffset = 0;
+	private iRaRule = RA_UNSUPPORTED;
+	private iRaOffset = 0;
+	private readonly saved = new Float64Array(MAX_REMEMBER_DEPTH * 7);
+	private depth = 0;
+	// The FDE being run.
+	private sink: RowSink | undefined;
+	private loc = 0;
+	private pcEnd = 0;
+	private fdeStart = 0;
+	private signal = false;
+	private raRegister = REG_RA;
+	private codeAlign = 1;
+
+	/** Back to the state before any CIE. */
+	reset(cie: Cie): void {
+		this.cfaKind = CFA_UNSUPPORTED;
+		this.cfaReg = -1;
+		this.cfaOffset = 0;
+		this.rbpRule = RBP_SAME;
+		this.rbpOffset = 0;
+		this.raRule = RA_UNSUPPORTED;
+		this.raOffset = 0;
+		this.depth = 0;
+		this.sink = undefined;
+		this.signal = cie.signal;
+		this.raRegister = cie.raRegister;
+		this.codeAlign = cie.codeAlign;
 	}
-	if (!fitsI32(s.cfaOffset)) cfaKind = CFA_UNSUPPORTED;
-	let raRule = s.raRule;
-	if (raRule === RA_AT_CFA_MINUS_8 && s.raOffset !== -8) raRule = RA_UNSUPPORTED;
-	let rbpRule = s.rbpRule;
-	if (rbpRule === RBP_AT_CFA && !fitsI32(s.rbpOffset)) rbpRule = RBP_UNSUPPORTED;
-	const cfa = cfaKind === CFA_UNSUPPORTED ? 0 : s.cfaOffset;
-	const rbp = cfaKind === CFA_PLT ? s.rbpOffset : rbpRule === RBP_AT_CFA ? s.rbpOffset : 0;
-	return { kind: cfaKind | (cfaKind === CFA_PLT ? RBP_SAME : rbpRule) | raRule, cfa, rbp };
+
+	/** The state after the CIE's instructions is what DW_CFA_restore goes back to. */
+	markInitial(): void {
+		this.iRbpRule = this.rbpRule;
+		this.iRbpOffset = this.rbpOffset;
+		this.iRaRule = this.raRule;
+		this.iRaOffset = this.raOffset;
+		this.depth = 0;
+	}
+
+	/** Rows from here go to `sink`, for [pc, pcEnd). */
+	startFde(sink: RowSink, pc: number, pcEnd: number): void {
+		this.sink = sink;
+		this.loc = pc;
+		this.pcEnd = pcEnd;
+		this.fdeStart = sink.n;
+	}
+
+	emit(): void {
+		const sink = this.sink;
+		if (!sink || this.loc >= this.pcEnd) return;
+		if (this.signal) {
+			sink.push(this.loc, CFA_SIGNAL, 0, 0, this.fdeStart);
+			return;
+		}
+		let cfaKind = this.cfaKind;
+		if (cfaKind === CFA_RSP || cfaKind === CFA_RBP) {
+			cfaKind = this.cfaReg === REG_RSP ? CFA_RSP : this.cfaReg === REG_RBP ? CFA_RBP : CFA_UNSUPPORTED;
+		}
+		if (!fitsI32(this.cfaOffset)) cfaKind = CFA_UNSUPPORTED;
+		let raRule = this.raRule;
+		if (raRule === RA_AT_CFA_MINUS_8 && this.raOffset !== -8) raRule = RA_UNSUPPORTED;
+		let rbpRule = this.rbpRule;
+		if (rbpRule === RBP_AT_CFA && !fitsI32(this.rbpOffset)) rbpRule = RBP_UNSUPPORTED;
+		const cfa = cfaKind === CFA_UNSUPPORTED ? 0 : this.cfaOffset;
+		if (cfaKind === CFA_PLT) sink.push(this.loc, CFA_PLT | RBP_SAME | raRule, cfa, this.rbpOffset, this.fdeStart);
+		else sink.push(this.loc, cfaKind | rbpRule | raRule, cfa, rbpRule === RBP_AT_CFA ? this.rbpOffset : 0, this.fdeStart);
+	}
+
+	advance(delta: number): void {
+		this.emit();
+		this.loc += delta * this.codeAlign;
+	}
+
+	setLoc(to: number): void {
+		if (to < this.loc) throw new EntryError("set_loc backwards");
+		this.emit();
+		this.loc = to;
+	}
+
+	/** rule: 0 offset, 1 undefined, 2 same, 3 unsupported, 4 restore. */
+	setReg(reg: number, rule: number, offset: number): void {
+		if (reg === REG_RBP) {
+			if (rule === 0) {
+				this.rbpRule = RBP_AT_CFA;
+				this.rbpOffset = offset;
+			} else if (rule === 1) this.rbpRule = RBP_UNDEFINED;
+			else if (rule === 2) this.rbpRule = RBP_SAME;
+			else if (rule === 4) {
+				this.rbpRule = this.iRbpRule;
+				this.rbpOffset = this.iRbpOffset;
+			} else this.rbpRule = RBP_UNSUPPORTED;
+		} else if (reg === this.raRegister) {
+			if (rule === 0) {
+				this.raRule = RA_AT_CFA_MINUS_8;
+				this.raOffset = offset;
+			} else if (rule === 1) this.raRule = RA_UNDEFINED;
+			else if (rule === 4) {
+				this.raRule = this.iRaRule;
+				this.raOffset = this.iRaOffset;
+			} else this.raRule = RA_UNSUPPORTED;
+		}
+	}
+
+	remember(): void {
+		if (this.depth >= MAX_REMEMBER_DEPTH) throw new EntryError("remember_state too deep");
+		const s = this.saved;
+		const at = this.depth * 7;
+		s[at] = this.cfaKind;
+		s[at + 1] = this.cfaReg;
+		s[at + 2] = this.cfaOffset;
+		s[at + 3] = this.rbpRule;
+		s[at + 4] = this.rbpOffset;
+		s[at + 5] = this.raRule;
+		s[at + 6] = this.raOffset;
+		this.depth++;
+	}
+
+	restoreState(): void {
+		if (this.depth === 0) throw new EntryError("restore_state without remember_state");
+		this.depth--;
+		const s = this.saved;
+		const at = this.depth * 7;
+		this.cfaKind = s[at];
+		this.cfaReg = s[at + 1];
+		this.cfaOffset = s[at + 2];
+		this.rbpRule = s[at + 3];
+		this.rbpOffset = s[at + 4];
+		this.raRule = s[at + 5];
+		this.raOffset = s[at + 6];
+	}
 }
 
 /**
  * The expression binutils' ld emits for the lazy PLT: CFA = rsp + N, plus 8
- * once the entry has pushed its index ((rip & 15) >= K). Returns [N, K].
+ * once the entry has pushed its index ((rip & 15) >= K). Sets the machine's
+ * CFA to it, or to unsupported for any other expression.
  */
-function pltExpression(c: Cursor, len: number): [number, number] | undefined {
+function cfaExpression(c: Cursor, len: number, m: Machine): void {
 	const end = c.pos + len;
-	const e = new Cursor(c.view, c.pos, end);
+	const save = c.end;
+	c.end = end;
+	let n = 0;
+	let k = -1;
 	try {
-		if (e.u8() !== 0x77) return undefined; // DW_OP_breg7 (rsp)
-		const n = e.sleb();
-		if (e.u8() !== 0x80) return undefined; // DW_OP_breg16 (rip)
-		if (e.sleb() !== 0) return undefined;
-		if (e.u8() !== 0x3f) return undefined; // DW_OP_lit15
-		if (e.u8() !== 0x1a) return undefined; // DW_OP_and
-		const lit = e.u8(); // DW_OP_litK
-		if (lit < 0x30 || lit > 0x4f) return undefined;
-		if (e.u8() !== 0x2a) return undefined; // DW_OP_ge
-		if (e.u8() !== 0x33) return undefined; // DW_OP_lit3
-		if (e.u8() !== 0x24) return undefined; // DW_OP_shl
-		if (e.u8() !== 0x22) return undefined; // DW_OP_plus
-		if (e.pos !== end || !fitsI32(n)) return undefined;
-		return [n, lit - 0x30];
-	} catch {
-		return undefined;
+		if (c.u8() === 0x77) {
+			// DW_OP_breg7 (rsp) N; DW_OP_breg16 (rip) 0; lit15; and; litK; ge; lit3; shl; plus
+			n = c.sleb();
+			if (c.u8() === 0x80 && c.sleb() === 0 && c.u8() === 0x3f && c.u8() === 0x1a) {
+				const lit = c.u8();
+				if (lit >= 0x30 && lit <= 0x4f && c.u8() === 0x2a && c.u8() === 0x33 && c.u8() === 0x24 && c.u8() === 0x22 && c.pos === end) k = lit - 0x30;
+			}
+		}
+	} catch (error) {
+		if (!(error instanceof EntryError)) throw error;
 	}
+	c.end = save;
+	c.pos = end;
+	if (k >= 0 && fitsI32(n)) {
+		m.cfaKind = CFA_PLT;
+		m.cfaReg = REG_RSP;
+		m.cfaOffset = n;
+		m.rbpOffset = k;
+	} else m.cfaKind = CFA_UNSUPPORTED;
 }
 
-/**
- * Runs CFA instructions in [c.pos, c.end). With `sink`, emits a row at each
- * address change from `pc` up to `pcEnd`; without, only builds the state
- * (a CIE's initial instructions).
- */
-function execute(
-	c: Cursor,
-	cie: Cie,
-	state: State,
-	initial: State,
-	bases: Bases,
-	isEh: boolean,
-	sink: RowSink | undefined,
-	pc: number,
-	pcEnd: number,
-	fdeStart: number,
-): void {
-	const stack: State[] = [];
-	let loc = pc;
-	const emit = () => {
-		if (!sink || loc >= pcEnd) return;
-		const r = encode(state, cie.signal);
-		sink.push(loc, r.kind, r.cfa, r.rbp, fdeStart);
-	};
-	const advance = (delta: number) => {
-		emit();
-		loc += delta * cie.codeAlign;
-	};
-	const setReg = (reg: number, rule: "offset" | "undefined" | "same" | "unsupported" | "restore", offset = 0) => {
-		if (reg === REG_RBP) {
-			if (rule === "offset") {
-				state.rbpRule = RBP_AT_CFA;
-				state.rbpOffset = offset;
-			} else if (rule === "undefined") state.rbpRule = RBP_UNDEFINED;
-			else if (rule === "same") state.rbpRule = RBP_SAME;
-			else if (rule === "restore") {
-				state.rbpRule = initial.rbpRule;
-				state.rbpOffset = initial.rbpOffset;
-			} else state.rbpRule = RBP_UNSUPPORTED;
-		} else if (reg === cie.raRegister) {
-			if (rule === "offset") {
-				state.raRule = RA_AT_CFA_MINUS_8;
-				state.raOffset = offset;
-			} else if (rule === "undefined") state.raRule = RA_UNDEFINED;
-			else if (rule === "restore") {
-				state.raRule = initial.raRule;
-				state.raOffset = initial.raOffset;
-			} else state.raRule = RA_UNSUPPORTED;
-		}
-	};
+/** Runs the CFA instructions in [c.pos, c.end) on `m`. */
+function execute(c: Cursor, cie: Cie, m: Machine, bases: Bases, isEh: boolean): void {
+	const dataAlign = cie.dataAlign;
 	while (c.pos < c.end) {
 		const op = c.u8();
 		const high = op & 0xc0;
-		const low = op & 0x3f;
 		if (high === 0x40) {
-			advance(low);
+			m.advance(op & 0x3f);
 			continue;
 		}
 		if (high === 0x80) {
-			setReg(low, "offset", c.uleb() * cie.dataAlign);
+			m.setReg(op & 0x3f, 0, c.uleb() * dataAlign);
 			continue;
 		}
 		if (high === 0xc0) {
-			setReg(low, "restore");
+			m.setReg(op & 0x3f, 4, 0);
 			continue;
 		}
 		switch (op) {
 			case 0x00: // nop
 				break;
-			case 0x01: {
-				// set_loc
-				const to = isEh ? readEncoded(c, cie.fdeEncoding, bases, false) : c.u64();
-				if (to < loc) throw new EntryError("set_loc backwards");
-				emit();
-				loc = to;
+			case 0x01: // set_loc
+				m.setLoc(isEh ? readEncoded(c, cie.fdeEncoding, bases, false) : c.u64());
 				break;
-			}
 			case 0x02:
-				advance(c.u8());
+				m.advance(c.u8());
 				break;
 			case 0x03:
-				advance(c.u16());
+				m.advance(c.u16());
 				break;
 			case 0x04:
-				advance(c.u32());
+				m.advance(c.u32());
 				break;
 			case 0x05: {
 				const reg = c.uleb();
-				setReg(reg, "offset", c.uleb() * cie.dataAlign);
+				m.setReg(reg, 0, c.uleb() * dataAlign);
 				break;
 			}
 			case 0x06:
-				setReg(c.uleb(), "restore");
+				m.setReg(c.uleb(), 4, 0);
 				break;
 			case 0x07:
-				setReg(c.uleb(), "undefined");
+				m.setReg(c.uleb(), 1, 0);
 				break;
 			case 0x08:
-				setReg(c.uleb(), "same");
+				m.setReg(c.uleb(), 2, 0);
 				break;
 			case 0x09: {
 				const reg = c.uleb();
 				c.uleb();
-				setReg(reg, "unsupported");
+				m.setReg(reg, 3, 0);
 				break;
 			}
 			case 0x0a:
-				if (stack.length >= MAX_REMEMBER_DEPTH) throw new EntryError("remember_state too deep");
-				stack.push(copyState(state));
+				m.remember();
 				break;
-			case 0x0b: {
-				const saved = stack.pop();
-				if (!saved) throw new EntryError("restore_state without remember_state");
-				Object.assign(state, saved);
+			case 0x0b:
+				m.restoreState();
 				break;
-			}
 			case 0x0c:
-				state.cfaReg = c.uleb();
-				state.cfaOffset = c.uleb();
-				state.cfaKind = CFA_RSP;
+				m.cfaReg = c.uleb();
+				m.cfaOffset = c.uleb();
+				m.cfaKind = CFA_RSP;
 				break;
 			case 0x0d:
-				state.cfaReg = c.uleb();
-				if (state.cfaKind !== CFA_RSP && state.cfaKind !== CFA_RBP) state.cfaKind = CFA_UNSUPPORTED;
+				m.cfaReg = c.uleb();
+				if (m.cfaKind !== CFA_RSP && m.cfaKind !== CFA_RBP) m.cfaKind = CFA_UNSUPPORTED;
 				break;
 			case 0x0e:
-				state.cfaOffset = c.uleb();
-				if (state.cfaKind === CFA_PLT) state.cfaKind = CFA_UNSUPPORTED;
+				m.cfaOffset = c.uleb();
+				if (m.cfaKind === CFA_PLT) m.cfaKind = CFA_UNSUPPORTED;
 				break;
 			case 0x0f: {
 				const len = c.uleb();
 				c.need(len);
-				const plt = pltExpression(c, len);
-				if (plt) {
-					state.cfaKind = CFA_PLT;
-					state.cfaReg = REG_RSP;
-					state.cfaOffset = plt[0];
-					state.rbpOffset = plt[1];
-				} else state.cfaKind = CFA_UNSUPPORTED;
-				c.pos += len;
+				cfaExpression(c, len, m);
 				break;
 			}
 			case 0x10:
@@ -567,22 +618,22 @@ function execute(
 				const len = c.uleb();
 				c.need(len);
 				c.pos += len;
-				setReg(reg, "unsupported");
+				m.setReg(reg, 3, 0);
 				break;
 			}
 			case 0x11: {
 				const reg = c.uleb();
-				setReg(reg, "offset", c.sleb() * cie.dataAlign);
+				m.setReg(reg, 0, c.sleb() * dataAlign);
 				break;
 			}
 			case 0x12:
-				state.cfaReg = c.uleb();
-				state.cfaOffset = c.sleb() * cie.dataAlign;
-				state.cfaKind = CFA_RSP;
+				m.cfaReg = c.uleb();
+				m.cfaOffset = c.sleb() * dataAlign;
+				m.cfaKind = CFA_RSP;
 				break;
 			case 0x13:
-				state.cfaOffset = c.sleb() * cie.dataAlign;
-				if (state.cfaKind === CFA_PLT) state.cfaKind = CFA_UNSUPPORTED;
+				m.cfaOffset = c.sleb() * dataAlign;
+				if (m.cfaKind === CFA_PLT) m.cfaKind = CFA_UNSUPPORTED;
 				break;
 			case 0x14:
 			case 0x15: {
@@ -590,7 +641,7 @@ function execute(
 				const reg = c.uleb();
 				if (op === 0x14) c.uleb();
 				else c.sleb();
-				setReg(reg, "unsupported");
+				m.setReg(reg, 3, 0);
 				break;
 			}
 			case 0x2e: // GNU_args_size
@@ -599,17 +650,17 @@ function execute(
 			case 0x2f: {
 				// GNU_negative_offset_extended
 				const reg = c.uleb();
-				setReg(reg, "offset", -c.uleb() * cie.dataAlign);
+				m.setReg(reg, 0, -c.uleb() * dataAlign);
 				break;
 			}
 			default:
 				// An opcode we do not know: from here on, nothing is certain.
-				state.cfaKind = CFA_UNSUPPORTED;
+				m.cfaKind = CFA_UNSUPPORTED;
 				c.pos = c.end;
 				break;
 		}
 	}
-	emit();
+	m.emit();
 }
 
 /** Offset of one FDE's rows and its address range, for sorting. */
@@ -627,6 +678,9 @@ function walkSection(section: CfiSection, isEh: boolean, input: CfiInput, sink: 
 	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 	const bases: Bases = { sectionVaddr: section.vaddr, textVaddr: input.textVaddr, dataVaddr: input.dataVaddr };
 	const cies = new Map<number, Cie | null>();
+	const machine = new Machine();
+	const cursor = new Cursor(view, 0, 0);
+	const c = new Cursor(view, 0, 0);
 	let skipped = 0;
 	let pos = 0;
 	// Each step advances by at least 4 bytes, so this ends.
@@ -651,7 +705,8 @@ function walkSection(section: CfiSection, isEh: boolean, input: CfiInput, sink: 
 		const end = pos + length;
 		const idPos = pos;
 		try {
-			const c = new Cursor(view, pos, end);
+			c.pos = pos;
+			c.end = end;
 			const id = is64 ? c.u64() : c.u32();
 			const isCie = isEh ? id === 0 : is64 ? false : id === 0xffff_ffff;
 			if (isCie) {
@@ -679,13 +734,15 @@ function walkSection(section: CfiSection, isEh: boolean, input: CfiInput, sink: 
 					c.pos += len;
 				}
 				if (range > 0) {
-					const initial = copyState(INITIAL);
-					const ci = new Cursor(view, cie.insStart, cie.insEnd);
+					machine.reset(cie);
+					cursor.pos = cie.insStart;
+					cursor.end = cie.insEnd;
+					execute(cursor, cie, machine, bases, isEh);
+					machine.markInitial();
 					const fdeStart = sink.n;
-					execute(ci, cie, initial, initial, bases, isEh, undefined, start, start + range, fdeStart);
-					const state = copyState(initial);
+					machine.startFde(sink, start, start + range);
 					try {
-						execute(c, cie, state, initial, bases, isEh, sink, start, start + range, fdeStart);
+						execute(c, cie, machine, bases, isEh);
 					} catch (error) {
 						sink.n = fdeStart;
 						throw error;
