@@ -7,7 +7,7 @@ import { readElfCfi } from "../../source/symbols/elf-reader.js";
 import { CfiError, compileCfi, describeRow } from "../../source/unwind/cfi.js";
 import type { UnwindTable } from "../../source/unwind/table.js";
 import { compileElfCfi } from "../../source/unwind/tables.js";
-import { NO_FP, buildFixture, haveTools, readelfRows } from "./fixture.js";
+import { NO_FP, buildFixture, ehFrame, haveTools, readelfRows } from "./fixture.js";
 
 const skip = !haveTools() && process.env.CI !== "true" ? "needs gcc and readelf" : false;
 const LIBC = "/lib/x86_64-linux-gnu/libc.so.6";
@@ -117,30 +117,6 @@ describe("CFI compiled from .eh_frame", { skip }, () => {
 });
 
 describe("CFI compiled from hand-made sections", () => {
-	/** A CIE "zR" (pcrel|sdata4) with the usual x86-64 initial rules, then `fdes`, then a terminator. */
-	function ehFrame(fdes: { start: number; range: number; ins: number[] }[], vaddr = 0x1000): Uint8Array {
-		const out: number[] = [];
-		const u32 = (v: number) => out.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
-		const cie = [0, 0, 0, 0, 1, 0x7a, 0x52, 0, 1, 0x78, 16, 1, 0x1b, 0x0c, 7, 8, 0x90, 1, 0, 0];
-		u32(cie.length);
-		out.push(...cie);
-		for (const f of fdes) {
-			const body: number[] = [];
-			const at = out.length;
-			// CIE pointer: distance from this field back to the CIE at 0.
-			const ptr = at + 4;
-			body.push(ptr & 0xff, (ptr >> 8) & 0xff, 0, 0);
-			const pcrel = f.start - (vaddr + at + 8);
-			body.push(pcrel & 0xff, (pcrel >> 8) & 0xff, (pcrel >> 16) & 0xff, (pcrel >>> 24) & 0xff);
-			body.push(f.range & 0xff, (f.range >> 8) & 0xff, 0, 0, 0, ...f.ins);
-			while ((body.length + 4) % 8) body.push(0);
-			u32(body.length);
-			out.push(...body);
-		}
-		u32(0);
-		return new Uint8Array(out);
-	}
-
 	test("push rbp; mov rsp,rbp; leave; ret gives rsp, then rbp-based rows", () => {
 		// advance 1; def_cfa_offset 16; offset rbp at cfa-16; advance 3; def_cfa_register rbp; advance 8; remember; def_cfa rsp+8; advance 1; restore_state
 		const ins = [0x41, 0x0e, 16, 0x86, 2, 0x43, 0x0d, 6, 0x48, 0x0a, 0x0c, 7, 8, 0x41, 0x0b];

@@ -110,3 +110,44 @@ export function readelfRows(path: string): ReadelfRow[] {
 	finish();
 	return rows;
 }
+
+/** One hand-made FDE: its address range and its CFA instructions. */
+export interface FdeSpec {
+	readonly start: number;
+	readonly range: number;
+	readonly ins: readonly number[];
+	/** Marks it a signal frame (its CIE has "zRS"). */
+	readonly signal?: boolean;
+}
+
+/**
+ * An .eh_frame at `vaddr`: a CIE "zR" (pcrel|sdata4) with the x86-64
+ * initial rules (CFA rsp+8, return address at CFA-8), a "zRS" CIE for
+ * signal frames, the FDEs, and the terminator.
+ */
+export function ehFrame(fdes: readonly FdeSpec[], vaddr = 0x1000): Uint8Array {
+	const out: number[] = [];
+	const u32 = (v: number) => out.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
+	const cie = [0, 0, 0, 0, 1, 0x7a, 0x52, 0, 1, 0x78, 16, 1, 0x1b, 0x0c, 7, 8, 0x90, 1, 0, 0];
+	u32(cie.length);
+	out.push(...cie);
+	const signalCie = out.length;
+	const cieS = [0, 0, 0, 0, 1, 0x7a, 0x52, 0x53, 0, 1, 0x78, 16, 1, 0x1b, 0x0c, 7, 8, 0x90, 1, 0];
+	u32(cieS.length);
+	out.push(...cieS);
+	for (const f of fdes) {
+		const body: number[] = [];
+		const at = out.length;
+		// CIE pointer: distance from this field back to the CIE.
+		const ptr = at + 4 - (f.signal ? signalCie : 0);
+		body.push(ptr & 0xff, (ptr >> 8) & 0xff, 0, 0);
+		const pcrel = f.start - (vaddr + at + 8);
+		body.push(pcrel & 0xff, (pcrel >> 8) & 0xff, (pcrel >> 16) & 0xff, (pcrel >>> 24) & 0xff);
+		body.push(f.range & 0xff, (f.range >> 8) & 0xff, 0, 0, 0, ...f.ins);
+		while ((body.length + 4) % 8) body.push(0);
+		u32(body.length);
+		out.push(...body);
+	}
+	u32(0);
+	return new Uint8Array(out);
+}
