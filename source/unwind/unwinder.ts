@@ -72,6 +72,11 @@ export interface UnwindResult {
 	readonly pcs: bigint[];
 	/** Set when the stack ends early, with why. */
 	readonly truncated?: TruncationReason;
+	/**
+	 * Indexes of pcs, besides 0, that are where a signal interrupted the
+	 * code rather than return addresses (name them without the -1).
+	 */
+	readonly interrupted?: number[];
 }
 
 /** What the unwinder has done, for the header and the record summary. */
@@ -138,6 +143,8 @@ export class Unwinder {
 	private base = 0;
 	// The row found by the last lookup.
 	private table: UnwindTable | undefined;
+	// Signal frames of the unwind under way.
+	private interrupted: number[] | undefined;
 
 	constructor(options: UnwinderOptions = {}) {
 		this.tables = options.tables ?? new TableCache({ procRoot: options.procRoot, maxBytes: options.maxTableBytes });
@@ -148,13 +155,13 @@ export class Unwinder {
 	unwind(pid: number, image: Image, regs: UnwindRegs, stack: StackCopy): UnwindResult {
 		this.unwinds++;
 		const pcs: bigint[] = [regs.ip];
+		this.interrupted = undefined;
 		const result = this.walk(pid, image, regs, stack, pcs);
 		this.frames += pcs.length;
-		if (result !== undefined) {
-			this.truncations[result]++;
-			return { pcs, truncated: result };
-		}
-		return { pcs };
+		const interrupted = this.interrupted;
+		if (result !== undefined) this.truncations[result]++;
+		if (interrupted) return result === undefined ? { pcs, interrupted } : { pcs, truncated: result, interrupted };
+		return result === undefined ? { pcs } : { pcs, truncated: result };
 	}
 
 	private walk(pid: number, image: Image, regs: UnwindRegs, stack: StackCopy, pcs: bigint[]): TruncationReason | undefined {
@@ -195,6 +202,7 @@ export class Unwinder {
 					if (!(rsp > sp)) return "sp not increasing";
 					this.signalFrames++;
 					pcBig = BigInt(rip);
+					(this.interrupted ??= []).push(pcs.length);
 					pcs.push(pcBig);
 					pc = rip;
 					sp = rsp;

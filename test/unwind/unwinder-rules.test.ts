@@ -88,6 +88,7 @@ describe("unwinding rules on hand-made tables and stacks", () => {
 		const r = u.unwind(1, image, { ip: BASE + 0x2000n, sp: SP, bp: 0n }, { start: SP, bytes });
 		assert.deepEqual(r.pcs, [BASE + 0x2000n, BASE + 0x5000n, BASE + 0x1050n, BASE + 0x3004n]);
 		assert.equal(r.truncated, undefined);
+		assert.deepEqual(r.interrupted, [2], "the interrupted ip is no return address");
 		assert.equal(u.stats().signalFrames, 1);
 	});
 
