@@ -111,6 +111,8 @@ const UC_RBP = 40 + 10 * 8;
 const UC_RSP = 40 + 15 * 8;
 const UC_RIP = 40 + 16 * 8;
 
+const MEMO_SLOTS = 8;
+
 // Read results below 0 are failures; a value past 2^53 reads as NaN.
 const READ_BELOW = -1;
 const READ_PAST = -2;
@@ -143,6 +145,12 @@ export class Unwinder {
 	private base = 0;
 	// The row found by the last lookup.
 	private table: UnwindTable | undefined;
+	// Mappings met in the unwind under way (see resolve).
+	private memoCount = 0;
+	private readonly memoStart = new Float64Array(MEMO_SLOTS);
+	private readonly memoEnd = new Float64Array(MEMO_SLOTS);
+	private readonly memoOffset = new Float64Array(MEMO_SLOTS);
+	private readonly memoFile: ({ table: UnwindTable; loads: readonly LoadSegment[] } | undefined)[] = new Array(MEMO_SLOTS).fill(undefined);
 	// Signal frames of the unwind under way.
 	private interrupted: number[] | undefined;
 
@@ -157,6 +165,9 @@ export class Unwinder {
 		const pcs: bigint[] = [regs.ip];
 		this.interrupted = undefined;
 		const result = this.walk(pid, image, regs, stack, pcs);
+		// Tables stay owned by the cache and its byte budget, not by this memo.
+		for (let i = 0; i < this.memoCount; i++) this.memoFile[i] = undefined;
+		this.table = undefined;
 		this.frames += pcs.length;
 		const interrupted = this.interrupted;
 		if (result !== undefined) this.truncations[result]++;
@@ -167,6 +178,7 @@ export class Unwinder {
 	private walk(pid: number, image: Image, regs: UnwindRegs, stack: StackCopy, pcs: bigint[]): TruncationReason | undefined {
 		const bytes = stack.bytes;
 		this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+		this.memoCount = 0;
 		this.base = Number(stack.start);
 		let pcBig = regs.ip;
 		let pc = Number(regs.ip);
@@ -176,9 +188,10 @@ export class Unwinder {
 		let isReturn = false;
 		for (;;) {
 			if (pcs.length >= this.maxDepth) return "depth limit";
-			const m = image.find(pcBig);
-			if (!m && pcs.length > 1) return "no mapping";
-			const row = m ? this.lookup(pid, m, isReturn ? pc - 1 : pc) : -1;
+			const slot = this.resolve(pid, image, pc, pcBig);
+			if (slot < 0 && pcs.length > 1) return "no mapping";
+			const row = slot < 0 ? -1 : this.lookup(slot, isReturn ? pc - 1 : pc);
+			const m = slot >= 0;
 			let cfa: number;
 			let ra: number;
 			let nextBp = bp;
@@ -244,11 +257,31 @@ export class Unwinder {
 	}
 
 	/** Finds the row for `pc` in mapping `m`, leaving its table in this.table; -1 when there is none. */
-	private lookup(pid: number, m: Mapping, pc: number): number {
+	/**
+	 * The memo slot of the mapping that holds `pc`, or -1. A stack passes
+	 * through few files, so each is looked up (mapping, then table) once
+	 * per unwind, and later frames in it cost a range check.
+	 */
+	private resolve(pid: number, image: Image, pc: number, pcBig: bigint): number {
+		const n = this.memoCount;
+		for (let i = 0; i < n; i++) if (pc >= this.memoStart[i] && pc < this.memoEnd[i]) return i;
+		const m = image.find(pcBig);
+		if (!m) return -1;
 		const file = this.tables.get(pid, m);
-		if (!("table" in file)) return -1;
-		const offset = pc - Number(m.start) + Number(m.pgoff);
-		const vaddr = offsetToVaddr(file.loads, offset);
+		const slot = n < MEMO_SLOTS ? n : n % MEMO_SLOTS;
+		if (n < MEMO_SLOTS) this.memoCount = n + 1;
+		this.memoStart[slot] = Number(m.start);
+		this.memoEnd[slot] = Number(m.end);
+		this.memoOffset[slot] = Number(m.pgoff) - Number(m.start);
+		this.memoFile[slot] = "table" in file ? file : undefined;
+		return slot;
+	}
+
+	/** Finds the row for `pc` in the memoized mapping `slot`, leaving its table in this.table; -1 when there is none. */
+	private lookup(slot: number, pc: number): number {
+		const file = this.memoFile[slot];
+		if (!file) return -1;
+		const vaddr = offsetToVaddr(file.loads, pc + this.memoOffset[slot]);
 		if (vaddr < 0) return -1;
 		this.table = file.table;
 		return file.table.find(vaddr);
