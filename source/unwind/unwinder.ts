@@ -9,7 +9,9 @@
  * addresses are below 2^47), rows are found by binary search in typed
  * arrays, and nothing is allocated per frame but the result's bigint.
  */
+import type { UserRegs } from "../kernel/abi.js";
 import type { Image, Mapping } from "../process/image.js";
+import type { UserUnwinder } from "../sampler/user-stack.js";
 import type { LoadSegment } from "../symbols/elf-reader.js";
 import {
 	CFA_MASK,
@@ -28,11 +30,7 @@ import {
 import { type FileTable, TableCache, type TableStats } from "./tables.js";
 
 /** User registers at the sample (from the task's pt_regs, so user mode even for a kernel-mode sample). */
-export interface UnwindRegs {
-	readonly ip: bigint;
-	readonly sp: bigint;
-	readonly bp: bigint;
-}
+export type UnwindRegs = UserRegs;
 
 /** A copy of user memory: `bytes[0]` was at address `start` (normally sp). */
 export interface StackCopy {
@@ -69,7 +67,7 @@ export const TRUNCATION_REASONS: readonly TruncationReason[] = [
 /** The frames of one sample. */
 export interface UnwindResult {
 	/** Innermost first; pcs[0] is regs.ip, the rest are return addresses. */
-	readonly pcs: bigint[];
+	readonly pcs: readonly bigint[];
 	/** Set when the stack ends early, with why. */
 	readonly truncated?: TruncationReason;
 	/**
@@ -118,12 +116,18 @@ const READ_BELOW = -1;
 const READ_PAST = -2;
 
 /**
- * The seam the sampler calls:
- * `new Unwinder(options?)`, then per sample
- * `unwind(pid: number, image: Image, regs: {ip, sp, bp: bigint}, stack: {start: bigint, bytes: Uint8Array}): {pcs: bigint[], truncated?: TruncationReason}`,
- * and `stats()` for counts and table memory.
+ * The sampler's {@link UserUnwinder}, by CFI with a frame-pointer fallback:
+ *
+ * - `new Unwinder(options?: UnwinderOptions)`
+ * - `unwind(pid: number, image: Image, regs: {ip, sp, bp: bigint}, stack: Uint8Array, stackCut = false): UnwindResult`,
+ *   `stack` holding user memory from `regs.sp` up; `stackCut` says the copy
+ *   stopped at its byte budget (reads past it are "stack copy too short")
+ *   rather than at the end of the stack mapping ("unreadable memory").
+ * - `unwindCopy(pid, image, regs, copy: {start: bigint, bytes: Uint8Array}, stackCut = false): UnwindResult`
+ *   for a copy that does not begin at sp.
+ * - `stats(): UnwinderStats` for counts and table memory.
  */
-export class Unwinder {
+export class Unwinder implements UserUnwinder {
 	private readonly tables: { get(pid: number, m: Mapping): FileTable; stats(): TableStats };
 	private readonly maxDepth: number;
 	private unwinds = 0;
@@ -151,6 +155,8 @@ export class Unwinder {
 	private readonly memoEnd = new Float64Array(MEMO_SLOTS);
 	private readonly memoOffset = new Float64Array(MEMO_SLOTS);
 	private readonly memoFile: ({ table: UnwindTable; loads: readonly LoadSegment[] } | undefined)[] = new Array(MEMO_SLOTS).fill(undefined);
+	// What a read past the end of the copy means for the unwind under way.
+	private pastEnd: TruncationReason = "stack copy too short";
 	// Signal frames of the unwind under way.
 	private interrupted: number[] | undefined;
 
@@ -159,9 +165,15 @@ export class Unwinder {
 		this.maxDepth = Math.max(1, options.maxDepth ?? 127);
 	}
 
-	/** Unwinds one sample of process `pid` (which may have exited) through its image. */
-	unwind(pid: number, image: Image, regs: UnwindRegs, stack: StackCopy): UnwindResult {
+	/** Unwinds one sample of process `pid` (which may have exited) through its image; `stack` starts at regs.sp. */
+	unwind(pid: number, image: Image, regs: UnwindRegs, stack: Uint8Array, stackCut = false): UnwindResult {
+		return this.unwindCopy(pid, image, regs, { start: regs.sp, bytes: stack }, stackCut);
+	}
+
+	/** As {@link unwind}, for a copy of user memory that starts at `copy.start`. */
+	unwindCopy(pid: number, image: Image, regs: UnwindRegs, stack: StackCopy, stackCut = false): UnwindResult {
 		this.unwinds++;
+		this.pastEnd = stackCut ? "stack copy too short" : "unreadable memory";
 		const pcs: bigint[] = [regs.ip];
 		this.interrupted = undefined;
 		const result = this.walk(pid, image, regs, stack, pcs);
@@ -206,11 +218,11 @@ export class Unwinder {
 				} else if (cfaKind === CFA_PLT) cfa = sp + t.cfaOffsets[row] + ((pc & 15) >= t.rbpOffsets[row] ? 8 : 0);
 				else if (cfaKind === CFA_SIGNAL) {
 					const rip = this.read(sp + UC_RIP);
-					if (rip < 0) return readFailure(rip);
+					if (rip < 0) return this.readFailure(rip);
 					const rsp = this.read(sp + UC_RSP);
-					if (rsp < 0) return readFailure(rsp);
+					if (rsp < 0) return this.readFailure(rsp);
 					const rbp = this.read(sp + UC_RBP);
-					if (rbp === READ_BELOW || rbp === READ_PAST) return readFailure(rbp);
+					if (rbp === READ_BELOW || rbp === READ_PAST) return this.readFailure(rbp);
 					if (Number.isNaN(rip) || rip === 0) return undefined;
 					if (!(rsp > sp)) return "sp not increasing";
 					this.signalFrames++;
@@ -228,20 +240,20 @@ export class Unwinder {
 				if (raRule === RA_UNDEFINED) return undefined;
 				if (raRule === RA_UNSUPPORTED) return "unsupported rule";
 				ra = this.read(cfa - 8);
-				if (ra === READ_BELOW || ra === READ_PAST) return readFailure(ra);
+				if (ra === READ_BELOW || ra === READ_PAST) return this.readFailure(ra);
 				const rbpRule = kind & RBP_MASK;
 				if (rbpRule === RBP_AT_CFA) {
 					nextBp = this.read(cfa + t.rbpOffsets[row]);
-					if (nextBp === READ_BELOW || nextBp === READ_PAST) return readFailure(nextBp);
+					if (nextBp === READ_BELOW || nextBp === READ_PAST) return this.readFailure(nextBp);
 				} else if (rbpRule !== RBP_SAME) nextBp = Number.NaN;
 				if (pcs.length === 1 && cfaKind === CFA_RSP) this.leafRecoveries++;
 			} else {
 				if (Number.isNaN(bp) || bp < sp) return m ? "no CFI" : "no mapping";
 				cfa = bp + 16;
 				ra = this.read(bp + 8);
-				if (ra === READ_BELOW || ra === READ_PAST) return m ? "no CFI" : readFailure(ra);
+				if (ra === READ_BELOW || ra === READ_PAST) return m ? "no CFI" : this.readFailure(ra);
 				nextBp = this.read(bp);
-				if (nextBp === READ_BELOW || nextBp === READ_PAST) return m ? "no CFI" : readFailure(nextBp);
+				if (nextBp === READ_BELOW || nextBp === READ_PAST) return m ? "no CFI" : this.readFailure(nextBp);
 				this.fpFallbacks++;
 			}
 			if (ra === 0) return undefined;
@@ -297,6 +309,10 @@ export class Unwinder {
 		return hi * 0x1_0000_0000 + this.view.getUint32(off, true);
 	}
 
+	private readFailure(code: number): TruncationReason {
+		return code === READ_BELOW ? "unreadable memory" : this.pastEnd;
+	}
+
 	stats(): UnwinderStats {
 		return {
 			unwinds: this.unwinds,
@@ -310,8 +326,13 @@ export class Unwinder {
 	}
 }
 
-function readFailure(code: number): TruncationReason {
-	return code === READ_BELOW ? "unreadable memory" : "stack copy too short";
+
+/**
+ * Whether `result.pcs[i]` is a return address (so it names the call one byte
+ * before it): all but the sampled ip and the ips signals interrupted.
+ */
+export function isReturnAddress(result: UnwindResult, i: number): boolean {
+	return i > 0 && !(result.interrupted?.includes(i) ?? false);
 }
 
 /** A register value as an address number; NaN when it cannot be one. */

@@ -51,7 +51,7 @@ describe("unwinding rules on hand-made tables and stacks", () => {
 		// leaf at 0x2004: RA at [sp] -> 0x1050 (in WITH_FRAME after the push/mov); its CFA is rbp+16.
 		const bp = SP + 0x40n;
 		const bytes = stack({ 0: BASE + 0x1050n, 0x40: 0x1234n, 0x48: BASE + 0x3008n });
-		const r = u.unwind(1, image, { ip: BASE + 0x2004n, sp: SP, bp }, { start: SP, bytes });
+		const r = u.unwindCopy(1, image, { ip: BASE + 0x2004n, sp: SP, bp }, { start: SP, bytes });
 		assert.deepEqual(r.pcs, [BASE + 0x2004n, BASE + 0x1050n, BASE + 0x3008n]);
 		assert.equal(r.truncated, undefined);
 		const st = u.stats();
@@ -62,13 +62,13 @@ describe("unwinding rules on hand-made tables and stacks", () => {
 	test("in the PLT, the CFA grows by 8 once the entry has pushed its index", () => {
 		const { u, image } = setup([PLT, START]);
 		// At an entry's first instruction ((rip & 15) < 11): the return address is at [rsp].
-		let r = u.unwind(1, image, { ip: BASE + 0x4010n, sp: SP, bp: 0n }, { start: SP, bytes: stack({ 0: BASE + 0x3004n }) });
+		let r = u.unwindCopy(1, image, { ip: BASE + 0x4010n, sp: SP, bp: 0n }, { start: SP, bytes: stack({ 0: BASE + 0x3004n }) });
 		assert.deepEqual(r.pcs, [BASE + 0x4010n, BASE + 0x3004n]);
 		// After the push ((rip & 15) >= 11): it is at [rsp+8].
-		r = u.unwind(1, image, { ip: BASE + 0x401bn, sp: SP, bp: 0n }, { start: SP, bytes: stack({ 0: 7n, 8: BASE + 0x3004n }) });
+		r = u.unwindCopy(1, image, { ip: BASE + 0x401bn, sp: SP, bp: 0n }, { start: SP, bytes: stack({ 0: 7n, 8: BASE + 0x3004n }) });
 		assert.deepEqual(r.pcs, [BASE + 0x401bn, BASE + 0x3004n]);
 		// PLT0 after its push: CFA rsp+24.
-		r = u.unwind(1, image, { ip: BASE + 0x4006n, sp: SP, bp: 0n }, { start: SP, bytes: stack({ 16: BASE + 0x3004n }) });
+		r = u.unwindCopy(1, image, { ip: BASE + 0x4006n, sp: SP, bp: 0n }, { start: SP, bytes: stack({ 16: BASE + 0x3004n }) });
 		assert.deepEqual(r.pcs, [BASE + 0x4006n, BASE + 0x3004n]);
 	});
 
@@ -85,7 +85,7 @@ describe("unwinding rules on hand-made tables and stacks", () => {
 			0x210: 0n,
 			0x218: BASE + 0x3004n,
 		}, 1024);
-		const r = u.unwind(1, image, { ip: BASE + 0x2000n, sp: SP, bp: 0n }, { start: SP, bytes });
+		const r = u.unwindCopy(1, image, { ip: BASE + 0x2000n, sp: SP, bp: 0n }, { start: SP, bytes });
 		assert.deepEqual(r.pcs, [BASE + 0x2000n, BASE + 0x5000n, BASE + 0x1050n, BASE + 0x3004n]);
 		assert.equal(r.truncated, undefined);
 		assert.deepEqual(r.interrupted, [2], "the interrupted ip is no return address");
@@ -97,21 +97,21 @@ describe("unwinding rules on hand-made tables and stacks", () => {
 		const bp = SP + 0x20n;
 		// JIT frame: [rbp] = caller's rbp, [rbp+8] = return into WITH_FRAME (CFA rbp+16 there).
 		const bytes = stack({ 0x20: SP + 0x80n, 0x28: BASE + 0x1050n, 0x80: 0n, 0x88: BASE + 0x3004n });
-		const r = u.unwind(1, image, { ip: 0x900100n, sp: SP, bp }, { start: SP, bytes });
+		const r = u.unwindCopy(1, image, { ip: 0x900100n, sp: SP, bp }, { start: SP, bytes });
 		assert.deepEqual(r.pcs, [0x900100n, BASE + 0x1050n, BASE + 0x3004n]);
 		assert.equal(u.stats().fpFallbacks, 1);
 	});
 
 	test("a return address of 0 ends the stack without truncation", () => {
 		const { u, image } = setup([LEAF]);
-		const r = u.unwind(1, image, { ip: BASE + 0x2000n, sp: SP, bp: 0n }, { start: SP, bytes: stack({ 0: 0n }) });
+		const r = u.unwindCopy(1, image, { ip: BASE + 0x2000n, sp: SP, bp: 0n }, { start: SP, bytes: stack({ 0: 0n }) });
 		assert.deepEqual(r.pcs, [BASE + 0x2000n]);
 		assert.equal(r.truncated, undefined);
 	});
 
 	test("an address with neither CFI nor a usable frame pointer is no CFI", () => {
 		const { u, image } = setup([LEAF]);
-		const r = u.unwind(1, image, { ip: BASE + 0x8000n, sp: SP, bp: 0n }, { start: SP, bytes: stack({}) });
+		const r = u.unwindCopy(1, image, { ip: BASE + 0x8000n, sp: SP, bp: 0n }, { start: SP, bytes: stack({}) });
 		assert.equal(r.truncated, "no CFI");
 		assert.equal(u.stats().truncated["no CFI"], 1);
 	});
@@ -119,14 +119,14 @@ describe("unwinding rules on hand-made tables and stacks", () => {
 	test("expressions the unwinder cannot follow are unsupported rule", () => {
 		// def_cfa_expression (breg7 0; deref) at 0x6001.
 		const { u, image } = setup([{ start: 0x6000, range: 0x10, ins: [0x41, 0x0f, 3, 0x77, 0, 0x06] }]);
-		const r = u.unwind(1, image, { ip: BASE + 0x6004n, sp: SP, bp: 0n }, { start: SP, bytes: stack({}) });
+		const r = u.unwindCopy(1, image, { ip: BASE + 0x6004n, sp: SP, bp: 0n }, { start: SP, bytes: stack({}) });
 		assert.equal(r.truncated, "unsupported rule");
 	});
 
 	test("an rbp-based CFA after rbp was lost is unsupported rule", () => {
 		// A leaf whose CFI says rbp is undefined in its caller, returning into an rbp-based frame.
 		const { u, image } = setup([WITH_FRAME, { start: 0x2000, range: 0x10, ins: [0x07, 6] }]);
-		const r = u.unwind(1, image, { ip: BASE + 0x2004n, sp: SP, bp: SP + 0x40n }, { start: SP, bytes: stack({ 0: BASE + 0x1050n }) });
+		const r = u.unwindCopy(1, image, { ip: BASE + 0x2004n, sp: SP, bp: SP + 0x40n }, { start: SP, bytes: stack({ 0: BASE + 0x1050n }) });
 		assert.deepEqual(r.pcs, [BASE + 0x2004n, BASE + 0x1050n]);
 		assert.equal(r.truncated, "unsupported rule");
 	});
@@ -134,13 +134,13 @@ describe("unwinding rules on hand-made tables and stacks", () => {
 	test("a frame whose CFA is not above sp ends as sp not increasing", () => {
 		// def_cfa rsp+0: the return address would be below sp.
 		const { u, image } = setup([{ start: 0x6000, range: 0x10, ins: [0x0c, 7, 0] }]);
-		const r = u.unwind(1, image, { ip: BASE + 0x6000n, sp: SP + 8n, bp: 0n }, { start: SP, bytes: stack({ 0: BASE + 0x6000n }) });
+		const r = u.unwindCopy(1, image, { ip: BASE + 0x6000n, sp: SP + 8n, bp: 0n }, { start: SP, bytes: stack({ 0: BASE + 0x6000n }) });
 		assert.equal(r.truncated, "sp not increasing");
 	});
 
 	test("a return address into no mapping ends as no mapping", () => {
 		const { u, image } = setup([LEAF]);
-		const r = u.unwind(1, image, { ip: BASE + 0x2000n, sp: SP, bp: 0n }, { start: SP, bytes: stack({ 0: 0x12345678n }) });
+		const r = u.unwindCopy(1, image, { ip: BASE + 0x2000n, sp: SP, bp: 0n }, { start: SP, bytes: stack({ 0: 0x12345678n }) });
 		assert.deepEqual(r.pcs, [BASE + 0x2000n, 0x12345678n]);
 		assert.equal(r.truncated, "no mapping");
 	});

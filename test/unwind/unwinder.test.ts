@@ -39,8 +39,9 @@ function unwinder(): Unwinder {
 	return new Unwinder({ procRoot: emptyProc });
 }
 
-function unwind(u: Unwinder, c: Capture, stack = c.stack, start = c.sp, image: Image = c.image): UnwindResult {
-	return u.unwind(GONE_PID, image, { ip: c.ip, sp: c.sp, bp: c.bp }, { start, bytes: stack });
+function unwind(u: Unwinder, c: Capture, stack = c.stack, start = c.sp, image: Image = c.image, stackCut = false): UnwindResult {
+	if (start === c.sp) return u.unwind(GONE_PID, image, { ip: c.ip, sp: c.sp, bp: c.bp }, stack, stackCut);
+	return u.unwindCopy(GONE_PID, image, { ip: c.ip, sp: c.sp, bp: c.bp }, { start, bytes: stack }, stackCut);
 }
 
 function names(c: Capture, r: UnwindResult): string[] {
@@ -110,13 +111,19 @@ describe("unwinding real stack images", { skip }, () => {
 		assert.ok(u.stats().fpFallbacks >= 4, `fp fallbacks: ${u.stats().fpFallbacks}`);
 	});
 
-	test("a stack copy that ends early says so", () => {
+	test("a stack copy cut at its budget says the copy was too short", () => {
 		const u = unwinder();
 		const c = captures.deep;
-		const r = unwind(u, c, c.stack.subarray(0, 24));
+		const r = unwind(u, c, c.stack.subarray(0, 24), c.sp, c.image, true);
 		assert.equal(r.truncated, "stack copy too short");
 		assert.ok(r.pcs.length >= 1);
 		assert.equal(u.stats().truncated["stack copy too short"], 1);
+	});
+
+	test("a stack copy that ended where the stack mapping did says the memory was unreadable", () => {
+		const c = captures.deep;
+		const r = unwind(unwinder(), c, c.stack.subarray(0, 24), c.sp, c.image, false);
+		assert.equal(r.truncated, "unreadable memory");
 	});
 
 	test("a copy that starts above sp is unreadable memory", () => {
