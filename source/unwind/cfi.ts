@@ -253,7 +253,10 @@ function readCie(c: Cursor, isEh: boolean, bases: Bases): Cie {
 	while (c.u8() !== 0) {
 		// the string ends within the entry or u8() throws
 	}
-	const aug = new TextDecoder("latin1").decode(new Uint8Array(c.view.buffer, c.view.byteOffset + augStart, c.pos - 1 - augStart));
+	// Augmentation strings are a few letters; a longer one is not one we know.
+	if (c.pos - 1 - augStart > 16) throw new EntryError("augmentation string too long");
+	let aug = "";
+	for (let i = augStart; i < c.pos - 1; i++) aug += String.fromCharCode(c.bytes[i]);
 	let addressSize = 8;
 	if (version === 4) {
 		addressSize = c.u8();
