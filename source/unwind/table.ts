@@ -6,28 +6,40 @@
  */
 
 /** How the canonical frame address (the caller's rsp) is found. Bits 0-2 of a row's kind. */
-export const CFA_NONE = 0; // no CFI covers the address
-export const CFA_RSP = 1; // rsp + cfaOffset
-export const CFA_RBP = 2; // rbp + cfaOffset
+/** No CFI covers the address. */
+export const CFA_NONE = 0;
+/** CFA = rsp + cfaOffset. */
+export const CFA_RSP = 1;
+/** CFA = rbp + cfaOffset. */
+export const CFA_RBP = 2;
 /** The lazy-binding PLT: rsp + cfaOffset, plus 8 when (rip & 15) >= rbpOffset. */
 export const CFA_PLT = 3;
 /** A signal trampoline ("S" augmentation): the caller's registers are in the ucontext at rsp. */
 export const CFA_SIGNAL = 4;
+/** A rule the unwinder does not follow (another register, an expression). */
 export const CFA_UNSUPPORTED = 5;
+/** Selects the CFA kind of a row's kind byte. */
 export const CFA_MASK = 7;
 
 /** Where the caller's rbp is. Bits 3-4 of a row's kind. */
+/** The caller's rbp is the callee's. */
 export const RBP_SAME = 0 << 3;
-export const RBP_AT_CFA = 1 << 3; // [CFA + rbpOffset]
+/** The caller's rbp is saved at [CFA + rbpOffset]. */
+export const RBP_AT_CFA = 1 << 3;
+/** The caller's rbp cannot be known. */
 export const RBP_UNDEFINED = 2 << 3;
+/** Saved in a way the unwinder does not follow (another register, an expression). */
 export const RBP_UNSUPPORTED = 3 << 3;
+/** Selects the rbp rule of a row's kind byte. */
 export const RBP_MASK = 3 << 3;
 
-/** Where the return address is. Bits 5-6 of a row's kind. */
+/** Where the return address is. Bits 5-6 of a row's kind. At [CFA - 8], as every x86-64 call leaves it. */
 export const RA_AT_CFA_MINUS_8 = 0 << 5;
 /** The outermost frame (_start, thread entry): there is no caller. */
 export const RA_UNDEFINED = 1 << 5;
+/** Anywhere else: the unwinder stops there. */
 export const RA_UNSUPPORTED = 2 << 5;
+/** Selects the return-address rule of a row's kind byte. */
 export const RA_MASK = 3 << 5;
 
 /** Compiled call frame information of one file. */

@@ -3,12 +3,12 @@
  * through the file) and cached by file identity, never by pid: 300 short
  * processes of one binary compile it once. The cache is bounded in bytes.
  */
+import fs from "node:fs";
 import { LRUCache } from "lru-cache";
 import type { Mapping } from "../process/image.js";
 import { type ElfCfi, type LoadSegment, readElfCfi } from "../symbols/elf-reader.js";
 import { fileIdentity, openMappedFile } from "../symbols/symbolizer.js";
 import { withOwnVdsoFile } from "../symbols/vdso.js";
-import fs from "node:fs";
 import { compileCfi } from "./cfi.js";
 import type { UnwindTable } from "./table.js";
 
@@ -28,6 +28,7 @@ export interface TableStats {
 	readonly errors: number;
 }
 
+/** How a {@link TableCache} finds files and how much it keeps. */
 export interface TableCacheOptions {
 	/** Where /proc is; tests point it elsewhere. */
 	readonly procRoot?: string;
@@ -73,6 +74,11 @@ const TABLE_OVERHEAD = 256;
 /** Per-mapping memo: the identity its file was found under, or why it was not. */
 type MappingEntry = { readonly key: string } | { readonly error: string };
 
+/**
+ * `get(pid, mapping): FileTable` opens the mapped file through the same
+ * path as the symbolizer ({@link openMappedFile}), compiles its CFI on first
+ * use, and keeps it by file identity within a byte budget; `stats()`.
+ */
 export class TableCache {
 	private readonly files: LRUCache<string, FileTable>;
 	private readonly byFileKey = new LRUCache<string, string>({ max: 4096 });

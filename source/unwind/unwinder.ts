@@ -54,6 +54,7 @@ export type TruncationReason =
 	| "sp not increasing"
 	| "depth limit";
 
+/** Every {@link TruncationReason}, in the order summaries list them. */
 export const TRUNCATION_REASONS: readonly TruncationReason[] = [
 	"no CFI",
 	"stack copy too short",
@@ -92,6 +93,7 @@ export interface UnwinderStats {
 	readonly tables: TableStats;
 }
 
+/** What an {@link Unwinder} reads and how far it goes. */
 export interface UnwinderOptions {
 	/** Where /proc is; tests point it elsewhere. */
 	readonly procRoot?: string;
