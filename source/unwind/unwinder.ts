@@ -202,8 +202,9 @@ export class Unwinder implements UserUnwinder {
 		let isReturn = false;
 		for (;;) {
 			if (pcs.length >= this.maxDepth) return "depth limit";
+			// Outside every file mapping (JIT code in anonymous memory, which
+			// keeps frame pointers in V8 and most JITs) only the frame pointer can go on.
 			const slot = this.resolve(pid, image, pc, pcBig);
-			if (slot < 0 && pcs.length > 1) return "no mapping";
 			const row = slot < 0 ? -1 : this.lookup(slot, isReturn ? pc - 1 : pc);
 			const m = slot >= 0;
 			let cfa: number;

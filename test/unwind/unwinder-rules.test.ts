@@ -102,6 +102,18 @@ describe("unwinding rules on hand-made tables and stacks", () => {
 		assert.equal(u.stats().fpFallbacks, 1);
 	});
 
+	test("a return address into memory no mapping covers goes on by frame pointer", () => {
+		const { u, image } = setup([LEAF, WITH_FRAME, START]);
+		// leaf -> code at 0xa00100 that the image does not know (JIT memory the
+		// kernel reported nothing for) -> WITH_FRAME -> _start.
+		const bp = SP + 0x20n;
+		const bytes = stack({ 0: 0xa00100n, 0x20: SP + 0x80n, 0x28: BASE + 0x1050n, 0x80: 0n, 0x88: BASE + 0x3004n });
+		const r = u.unwindCopy(1, image, { ip: BASE + 0x2000n, sp: SP, bp }, { start: SP, bytes });
+		assert.deepEqual(r.pcs, [BASE + 0x2000n, 0xa00100n, BASE + 0x1050n, BASE + 0x3004n]);
+		assert.equal(r.truncated, undefined);
+		assert.equal(u.stats().fpFallbacks, 1);
+	});
+
 	test("a return address of 0 ends the stack without truncation", () => {
 		const { u, image } = setup([LEAF]);
 		const r = u.unwindCopy(1, image, { ip: BASE + 0x2000n, sp: SP, bp: 0n }, { start: SP, bytes: stack({ 0: 0n }) });
