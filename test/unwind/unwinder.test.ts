@@ -98,6 +98,11 @@ describe("unwinding real stack images", { skip }, () => {
 		assertCallers(got, ["leaf_capture", "on_signal"]);
 		assertCallers(got, ["on_signal", "signal_me", "main"], true);
 		assert.equal(u.stats().signalFrames, 1);
+		// The frame after __restore_rt is where kill() was when the signal came: libc, not a return address.
+		assert.equal(r.interrupted?.length, 1);
+		const at = r.interrupted?.[0] ?? -1;
+		assert.ok(at > got.indexOf("on_signal") && at < got.indexOf("signal_me"), `${at} in ${got.join(" <- ")}`);
+		assert.match(c.image.find(r.pcs[at])?.path ?? "", /libc/);
 	});
 
 	test("without unwind tables, the frame pointer fallback still reaches main", () => {
