@@ -16,7 +16,7 @@ import type { Frame, Sample } from "../profile/model.js";
 import { ProcessTable } from "../process/process-table.js";
 import type { ProcReader } from "../process/procfs.js";
 import { Symbolizer } from "../symbols/symbolizer.js";
-import { FramePointerUnwinder } from "./fp-unwinder.js";
+import { isReturnAddress, Unwinder } from "../unwind/unwinder.js";
 import { spliceStacks, type UnwoundStack, type UserUnwinder } from "./user-stack.js";
 import { waitReason } from "./wait-reason.js";
 
@@ -103,7 +103,7 @@ export class SamplerSession implements LiveSource {
 	) {
 		this.table = new ProcessTable({ proc: parts.proc });
 		this.symbolizer = parts.symbolizer ?? new Symbolizer({ demangle: (name) => parts.kernel.demangle([name])[0] ?? undefined });
-		this.unwinder = parts.unwinder ?? new FramePointerUnwinder();
+		this.unwinder = parts.unwinder ?? new Unwinder();
 		this.cpus = cpus;
 		if (options.pids && options.pids.length > 0) this.followed = new Set(options.pids);
 	}
@@ -254,7 +254,7 @@ export class SamplerSession implements LiveSource {
 		if (user) {
 			// The first user address is where the thread was interrupted (or
 			// entered the kernel); the rest are return addresses.
-			for (let i = 0; i < user.pcs.length; i++) frames.push(this.symbolizer.userFrame(r.pid, image, user.pcs[i], i > 0));
+			for (let i = 0; i < user.pcs.length; i++) frames.push(this.symbolizer.userFrame(r.pid, image, user.pcs[i], isReturnAddress(user, i)));
 			if (user.truncated) {
 				this.truncatedStacks += value;
 				frames.push(truncationFrame(user.truncated));
@@ -290,7 +290,7 @@ export class SamplerSession implements LiveSource {
 				r.preempted,
 			);
 			const user = r.regs ? spliceStacks(this.unwinder.unwind(r.pid, image, r.regs, r.stack, true), r.userIps) : { pcs: [...r.userIps] };
-			for (let i = 0; i < user.pcs.length; i++) frames.push(this.symbolizer.userFrame(r.pid, image, user.pcs[i], i > 0));
+			for (let i = 0; i < user.pcs.length; i++) frames.push(this.symbolizer.userFrame(r.pid, image, user.pcs[i], isReturnAddress(user, i)));
 			if (user.truncated) frames.push(truncationFrame(user.truncated));
 			merged.set(r.where, {
 				pid: r.pid,

@@ -15,6 +15,8 @@ export interface UnwoundStack {
 	readonly pcs: readonly bigint[];
 	/** Why the walk stopped before the outermost frame, when it did. */
 	readonly truncated?: string;
+	/** Indexes of pcs a signal interrupted: where the thread was, not return addresses. */
+	readonly interrupted?: readonly number[];
 }
 
 /** Turns registers and a stack copy into return addresses. */
@@ -40,7 +42,7 @@ export function spliceStacks(unwound: UnwoundStack, fpIps: ArrayLike<bigint>): U
 		if (fpIps[j] !== last) continue;
 		const pcs = [...unwound.pcs];
 		for (let k = j + 1; k < fpIps.length; k++) pcs.push(fpIps[k]);
-		return { pcs };
+		return { pcs, ...(unwound.interrupted ? { interrupted: unwound.interrupted } : {}) };
 	}
 	return unwound;
 }

@@ -11,7 +11,7 @@
  */
 import type { UserRegs } from "../kernel/abi.js";
 import type { Image, Mapping } from "../process/image.js";
-import type { UserUnwinder } from "../sampler/user-stack.js";
+import type { UnwoundStack, UserUnwinder } from "../sampler/user-stack.js";
 import type { LoadSegment } from "../symbols/elf-reader.js";
 import {
 	CFA_MASK,
@@ -334,7 +334,7 @@ export class Unwinder implements UserUnwinder {
  * Whether `result.pcs[i]` is a return address (so it names the call one byte
  * before it): all but the sampled ip and the ips signals interrupted.
  */
-export function isReturnAddress(result: UnwindResult, i: number): boolean {
+export function isReturnAddress(result: UnwoundStack, i: number): boolean {
 	return i > 0 && !(result.interrupted?.includes(i) ?? false);
 }
 
