@@ -284,7 +284,12 @@ export class SamplerSession implements LiveSource {
 			}
 			const { process, image } = this.table.resolve(r.pid, r.startNs, r.execId);
 			const frames: Frame[] = [];
-			for (let i = 0; i < r.kernelIps.length; i++) frames.push(this.symbolizer.kernelFrame(r.kernelIps[i], i > 0));
+			for (let i = 0; i < r.kernelIps.length; i++) {
+				const f = this.symbolizer.kernelFrame(r.kernelIps[i], i > 0);
+				// The stack was taken inside the probe: its own frames come first.
+				if (frames.length === 0 && PROBE_FRAME.test(f.name)) continue;
+				frames.push(f);
+			}
 			const reason = waitReason(
 				frames.map((f) => f.name),
 				r.preempted,
@@ -369,6 +374,9 @@ export class SamplerSession implements LiveSource {
 		}
 	}
 }
+
+/** Frames of the BPF probe and its trampoline, innermost in an off-CPU kernel stack. */
+const PROBE_FRAME = /^(bpf_prog_|bpf_trace_run|__bpf_trace_|__traceiter_)/;
 
 const truncationFrames = new Map<string, Frame>();
 
