@@ -83,7 +83,10 @@ class Sampler : public Napi::ObjectWrap<Sampler> {
   void poll_loop();
   void stop_poller();
   static constexpr int kPollMs = 50;
-  static constexpr size_t kPendingCap = size_t(256) << 20;
+  // What may wait in user memory between drains, per ring: about 3,000
+  // samples with full stack copies; more would only pile up work that the
+  // JavaScript side cannot keep up with.
+  static constexpr size_t kPendingCap = size_t(32) << 20;
   static constexpr int kSweepEveryDrains = 40;
   std::string open_all(const OpenOptions& opts);
   std::string drain_into(std::vector<uint8_t>& out);

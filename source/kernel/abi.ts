@@ -126,6 +126,8 @@ export interface SampleRecord {
 	readonly stackCut: boolean;
 	/** Kernel instruction pointers, innermost first. */
 	readonly kernelIps: BigUint64Array;
+	/** The record's process, thread and kernel stack as a string of its bytes, for keys. */
+	readonly where: string;
 }
 
 /** One block of one thread: switch-out to switch-in. */
@@ -276,6 +278,7 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 		off += len;
 	}
 
+	const raw = Buffer.from(buffer);
 	const P = LAYOUT.tsprof_sample;
 	const samples: SampleRecord[] = new Array(nSamples);
 	for (let i = 0; i < nSamples; i++) {
@@ -299,6 +302,7 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 			stack: bytes.subarray(body, body + stackBytes),
 			stackCut: (flags & SAMPLE_COPY_BUDGET) !== 0,
 			kernelIps,
+			where: raw.toString("latin1", off + P.start_ns, off + P.ip) + raw.toString("latin1", body + stackBytes, off + length),
 		};
 		// Records are padded to 8 bytes, so the next header stays aligned.
 		off += (length + 7) & ~7;
@@ -306,7 +310,6 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 
 	const O = LAYOUT.tsprof_offcpu;
 	const offCpu: OffCpuRecord[] = new Array(nOffCpu);
-	const raw = Buffer.from(buffer);
 	for (let i = 0; i < nOffCpu; i++) {
 		need(O.data);
 		const stackBytes = view.getUint32(off + O.stack_bytes, true);

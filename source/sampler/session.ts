@@ -69,7 +69,15 @@ const STORM_EVENTS = 256;
 const STORM_DRAIN_MS = 250;
 /** The longest a view lets the sampler go undrained (top refreshes every second). */
 const MAX_QUIET_DRAIN_MS = 1000;
-const DEFAULT_STACK_COPY = STACK_COPY_MAX;
+/**
+ * User stack each sample copies, by default: the most at the usual rates;
+ * at high rates less, down to 4 KiB, so that the bytes a second stay about
+ * what 16 KiB cost at 200 Hz.
+ */
+export function defaultStackCopyBytes(frequencyHz: number): number {
+	const bytes = Math.floor((STACK_COPY_MAX * 200) / Math.max(frequencyHz, 1) / 8) * 8;
+	return Math.min(STACK_COPY_MAX, Math.max(4096, bytes));
+}
 /** Off-CPU records are at most ~1 KiB; 16 MiB holds some 16,000 blocks between drains. */
 const OFFCPU_RING_BYTES = 16 * 1024 * 1024;
 /** How often freed C heap is handed back, at most: after the first drain, then now and then. */
@@ -111,7 +119,7 @@ export class SamplerSession implements LiveSource {
 	/** Attaches every probe unarmed, arms them at once, then scans /proc. */
 	static async start(parts: SessionParts, options: SessionOptions, cpus: number): Promise<SamplerSession> {
 		const kernel = parts.kernel.createSession();
-		const stackCopyBytes = options.stackCopyBytes ?? DEFAULT_STACK_COPY;
+		const stackCopyBytes = options.stackCopyBytes ?? defaultStackCopyBytes(options.frequencyHz);
 		await kernel.open({
 			frequencyHz: options.frequencyHz,
 			sidebandPages: options.sidebandPages ?? 128,
@@ -213,7 +221,7 @@ export class SamplerSession implements LiveSource {
 		for (const r of drain.samples) {
 			if (this.followed && !this.followed.has(r.pid)) continue;
 			const user = r.regs ? this.unwinder.unwind(r.pid, this.table.resolve(r.pid, r.startNs, r.execId).image, r.regs, r.stack, r.stackCut) : undefined;
-			const key = `${r.pid}/${r.tid}/${r.startNs}/${r.execId}/${r.kernelIps.join(",")}/${user?.pcs.join(",")}/${user?.truncated}`;
+			const key = `${r.where}/${user ? pcsKey(user.pcs) : ""}/${user?.truncated}`;
 			const m = merged.get(key);
 			if (m) m.value++;
 			else merged.set(key, { record: r, user, value: 1 });
@@ -373,6 +381,11 @@ export class SamplerSession implements LiveSource {
 			await this.kernel.close();
 		}
 	}
+}
+
+/** The bytes of a list of addresses as a string: a cheap Map key. */
+function pcsKey(pcs: readonly bigint[]): string {
+	return Buffer.from(BigUint64Array.from(pcs).buffer).toString("latin1");
 }
 
 /** Frames of the BPF probe and its trampoline, innermost in an off-CPU kernel stack. */
