@@ -71,12 +71,12 @@ const STORM_DRAIN_MS = 250;
 const MAX_QUIET_DRAIN_MS = 1000;
 /**
  * User stack each sample copies, by default: the most at the usual rates;
- * at high rates less, down to 4 KiB, so that the bytes a second stay about
+ * at high rates less, down to 8 KiB, so that the bytes a second stay about
  * what 16 KiB cost at 200 Hz.
  */
 export function defaultStackCopyBytes(frequencyHz: number): number {
 	const bytes = Math.floor((STACK_COPY_MAX * 200) / Math.max(frequencyHz, 1) / 8) * 8;
-	return Math.min(STACK_COPY_MAX, Math.max(4096, bytes));
+	return Math.min(STACK_COPY_MAX, Math.max(8192, bytes));
 }
 /** Off-CPU records are at most ~1 KiB; 16 MiB holds some 16,000 blocks between drains. */
 const OFFCPU_RING_BYTES = 16 * 1024 * 1024;
