@@ -43,7 +43,8 @@ function fail(message) {
 }
 
 function run(cmd, args, opts = {}) {
-	const r = spawnSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], ...opts });
+	// Tools' output goes to stderr, so that `npm pack --json` prints only JSON on stdout.
+	const r = spawnSync(cmd, args, { stdio: ["ignore", 2, 2], ...opts });
 	if (r.status !== 0) fail(`${cmd} ${args.join(" ")} failed (exit ${r.status ?? r.signal})`);
 }
 

@@ -73,7 +73,8 @@ export function missingLibraryHint(message: string): string | undefined {
 		: `the tsprof addon needs ${m[1]}, which is not installed`;
 }
 
-function noAddonMessage(root = packageRoot): string {
+/** Why no addon was found, and what to do: a clone builds one, an installed package says how. */
+export function noAddonMessage(root = packageRoot): string {
 	const target = `${process.platform}-${process.arch}`;
 	const prebuilds = join(root, "prebuilds");
 	// Only an installed package has prebuilds/; a clone builds in npm install.
