@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync } from "node:fs";
+import { delimiter, dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Scratch, waitForLines } from "../helpers/kernel-fixtures.js";
 import { projectRoot, requireKernel } from "../helpers/root.js";
@@ -102,6 +102,14 @@ function duBytes(path: string): number {
 	return readdirSync(path).reduce((sum, name) => sum + duBytes(join(path, name)), 0);
 }
 
+/** The real directory that holds libbpf.so.1 (Debian's multiarch library directory), if any. */
+function libbpfDir(): string | undefined {
+	const triplet = { x64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" }[process.arch as string];
+	if (!triplet) return undefined;
+	const found = [`/usr/lib/${triplet}`, `/lib/${triplet}`].map((d) => join(d, "libbpf.so.1")).find((p) => existsSync(p));
+	return found && realpathSync(dirname(found));
+}
+
 const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
 
 test("the package's file list holds only what runs, and states its size", async (t) => {
@@ -144,7 +152,13 @@ describe("npm install -g of the packed tarball, with no compiler to be found", {
 		tsprof = join(prefix, "bin", "tsprof");
 		bareEnv = cleanEnv({ PATH: [join(prefix, "bin"), bareBin].join(delimiter), CC: "/nonexistent/cc", CXX: "/nonexistent/c++" });
 	});
-	after(() => scratch?.cleanup());
+	after(async () => {
+		// A pack killed before postpack leaves package.json stripped; put it back.
+		if (existsSync(join(projectRoot, "package.json.prepack"))) {
+			execFileSync(process.execPath, [join(projectRoot, "scripts", "pack-manifest.mjs"), "restore"]);
+		}
+		await scratch?.cleanup();
+	});
 
 	test("npm pack builds the prebuilt addon into a tarball with no install scripts", { timeout: 300_000 }, async (t) => {
 		const r = ok(
@@ -212,5 +226,33 @@ describe("npm install -g of the packed tarball, with no compiler to be found", {
 		const alpha = json.functions.find((f) => f.name === "ratio_alpha");
 		assert.ok(alpha && alpha.self > 0, `ratio_alpha not named: ${JSON.stringify(json.functions.slice(0, 5))}`);
 		assert.equal(alpha.module, ratio);
+	});
+
+	test("without libbpf1, the first run says in one line which package to install", { timeout: 60_000 }, async (t) => {
+		const lib = libbpfDir();
+		if (!lib) {
+			if (process.env.CI === "true") assert.fail("libbpf.so.1 is not in a multiarch library directory");
+			t.skip("libbpf.so.1 is not in a multiarch library directory");
+			return;
+		}
+		// A mount namespace in which the library directory holds everything but libbpf:
+		// a directory of symlinks to the real one (bound elsewhere) is bound over it.
+		const ns = scratch.mkdir("ns-");
+		const [orig, fake] = [join(ns, "orig"), join(ns, "fake")];
+		mkdirSync(orig);
+		mkdirSync(fake);
+		for (const name of readdirSync(lib)) if (!name.startsWith("libbpf.so")) symlinkSync(join(orig, name), join(fake, name));
+		const hidden = (args: readonly string[]) =>
+			run(
+				"unshare",
+				["-m", "sh", "-c", 'mount --bind "$1" "$2" && mount --bind "$3" "$1" && shift 3 && PATH="$BARE_PATH" exec "$@"', "sh", lib, orig, fake, tsprof, ...args],
+				// unshare and mount come from the full PATH; tsprof runs with the bare one.
+				{ env: { ...bareEnv, PATH: process.env.PATH, BARE_PATH: bareEnv.PATH }, timeoutMs: 30_000 },
+			);
+		const rec = await hidden(["record", "--duration", "1", "-o", join(scratch.dir, "never.pb.gz")]);
+		assert.equal(rec.code, 1, `record exited ${rec.code}: ${rec.stderr}`);
+		assert.equal(rec.stderr, "tsprof: the tsprof addon needs libbpf.so.1, which is not installed; install it with: apt-get install libbpf1\n");
+		const version = ok(await hidden(["--version"]), "tsprof --version without libbpf1");
+		assert.match(version.stdout, /; addon: the tsprof addon needs libbpf\.so\.1, .+apt-get install libbpf1; /);
 	});
 });
