@@ -15,13 +15,14 @@ export interface FeatureProbe {
 /** What the BPF program (bpf/tsprof.bpf.c) relies on; keep in step with its SEC()s and maps. */
 export const tsprofFeatures: readonly FeatureProbe[] = [
 	{ label: "ring buffer", names: ["BPF_MAP_TYPE_RINGBUF"] },
-	{ label: "stack maps", names: ["BPF_MAP_TYPE_STACK_TRACE"] },
 	{ label: "perf_event programs", names: ["BPF_PROG_TYPE_PERF_EVENT"] },
 	{ label: "tp_btf programs", names: ["BPF_PROG_TYPE_TRACING", "BPF_TRACE_RAW_TP"] },
 	{
 		label: "sched tracepoints",
 		names: ["btf_trace_sched_process_exec", "btf_trace_sched_process_fork", "btf_trace_sched_process_exit"],
 	},
+	// Attached only for --off-cpu.
+	{ label: "sched_switch", names: ["btf_trace_sched_switch"] },
 ];
 
 const BTF_MAGIC = 0xeb9f;
