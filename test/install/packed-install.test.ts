@@ -223,9 +223,9 @@ describe("npm install -g of the packed tarball, with no compiler to be found", {
 		const report = ok(await run(tsprof, ["report", file, "--json"], { env: bareEnv, timeoutMs: 20_000 }), "tsprof report --json");
 		const json = JSON.parse(report.stdout) as { processes: { pid: number }[]; functions: { name: string; module: string; self: number }[] };
 		assert.ok(json.processes.some((p) => p.pid === burner.pid), "the burner is not among the processes");
-		const alpha = json.functions.find((f) => f.name === "ratio_alpha");
-		assert.ok(alpha && alpha.self > 0, `ratio_alpha not named: ${JSON.stringify(json.functions.slice(0, 5))}`);
-		assert.equal(alpha.module, ratio);
+		// Other tests (or helpers) on the machine may run a ratio-burn of their own: match ours by path.
+		const alpha = json.functions.find((f) => f.name === "ratio_alpha" && f.module === ratio);
+		assert.ok(alpha && alpha.self > 0, `ratio_alpha of ${ratio} not named: ${JSON.stringify(json.functions.slice(0, 5))}`);
 	});
 
 	test("without libbpf1, the first run says in one line which package to install", { timeout: 60_000 }, async (t) => {
