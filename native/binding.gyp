@@ -18,7 +18,8 @@
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-missing-field-initializers"],
-      "libraries": ["-lbpf", "-lelf", "-lz", "-liberty"]
+      "ldflags": ["-Wl,--as-needed"],
+      "libraries": ["-lbpf", "-l:libiberty.a"]
     }
   ]
 }

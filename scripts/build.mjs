@@ -4,9 +4,13 @@
 // bpftool skeleton, builds the N-API addon against the system libbpf,
 // compiles the TypeScript and bundles the CLI (dist/bundle/cli.js).
 // Downloads nothing but what npm and apt fetch.
+//
+//   node scripts/build.mjs [native|ts]   build everything, or one half
+//   node scripts/build.mjs pack          for `prepack`: build everything, then
+//                                        stage the addon under prebuilds/
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fsModule from "node:fs";
-import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -39,7 +43,8 @@ function fail(message) {
 }
 
 function run(cmd, args, opts = {}) {
-	const r = spawnSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], ...opts });
+	// Tools' output goes to stderr, so that `npm pack --json` prints only JSON on stdout.
+	const r = spawnSync(cmd, args, { stdio: ["ignore", 2, 2], ...opts });
 	if (r.status !== 0) fail(`${cmd} ${args.join(" ")} failed (exit ${r.status ?? r.signal})`);
 }
 
@@ -67,13 +72,20 @@ function buildBpf() {
 	const src = join(root, "bpf", "tsprof.bpf.c");
 	const obj = join(out, "tsprof.bpf.o");
 	const linked = join(out, "tsprof.o");
-	run("clang", ["-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I", join(root, "bpf"), "-c", src, "-o", obj]);
+	run("clang", ["-g", "-O2", "-target", "bpf", `-D__TARGET_ARCH_${bpfArch()}`, "-I", join(root, "bpf"), "-c", src, "-o", obj]);
 	// `gen object` strips DWARF, which keeps the embedded object small.
 	run("bpftool", ["gen", "object", linked, obj]);
 	const skel = execFileSync("bpftool", ["gen", "skeleton", linked, "name", "tsprof"], { maxBuffer: 1 << 28 });
 	writeAtomically(join(out, "tsprof.skel.h"), skel);
 }
 
+
+/** libbpf's name for this CPU in the PT_REGS macros of bpf_tracing.h. */
+function bpfArch() {
+	const arch = { x64: "x86", arm64: "arm64", s390x: "s390", ppc64: "powerpc", riscv64: "riscv" }[process.arch];
+	if (!arch) fail(`no BPF target for CPU architecture ${process.arch}`);
+	return arch;
+}
 
 function writeAtomically(path, data) {
 	const fs = fsModule;
@@ -143,13 +155,33 @@ async function bundleCli() {
 }
 
 
-const only = process.argv[2];
-if (!only || only === "native") {
+/**
+ * Copies the freshly built addon to prebuilds/PLATFORM-ARCH/, where the
+ * loader (source/kernel/addon.ts) finds it in an installed package. It is
+ * an N-API addon, so one file serves every Node version from 20 on.
+ * Symbols are stripped: nothing reads them, and they are most of its size.
+ */
+function stagePrebuild() {
+	const built = join(root, "native", "build", "Release", "tsprof.node");
+	const dir = join(root, "prebuilds", `${process.platform}-${process.arch}`);
+	rmSync(dir, { recursive: true, force: true });
+	mkdirSync(dir, { recursive: true });
+	const staged = join(dir, "tsprof.napi.node");
+	copyFileSync(built, staged);
+	if (onPath("strip")) run("strip", ["--strip-unneeded", staged]);
+	process.stderr.write(`tsprof build: staged ${staged.slice(root.length + 1)} (${Math.round(statSync(staged).size / 1024)} KiB)\n`);
+}
+
+const mode = process.argv[2];
+if (mode && !["native", "ts", "pack"].includes(mode)) fail(`unknown mode '${mode}' (native, ts or pack)`);
+const all = !mode || mode === "pack";
+if (all || mode === "native") {
 	ensurePackages();
 	buildBpf();
 	buildAddon();
 }
-if (!only || only === "ts") {
+if (all || mode === "ts") {
 	buildTs();
 	await bundleCli();
 }
+if (mode === "pack") stagePrebuild();

@@ -14,6 +14,7 @@ const help = `
     $ tsprof top [--pid N]... [-F HZ] [-d SECONDS] [-n COUNT] [--record FILE] [--input FILE]
     $ tsprof record -o FILE [--duration SECONDS] [-F HZ] [--pid N]...
     $ tsprof report FILE [--json | --folded] [--pid N]... [--comm NAME]... [--top N]
+    $ tsprof --version     version, kernel features and addon, in one line for bug reports
 
   Options
     -F, --frequency HZ   sampling frequency per CPU (default 99)
@@ -60,8 +61,14 @@ function positiveNumber(name: string, v: number | undefined): void {
 }
 
 async function main(): Promise<void> {
-	const cli = meow(help, { importMeta: import.meta, flags, allowUnknownFlags: true, autoHelp: true, autoVersion: true });
+	const cli = meow(help, { importMeta: import.meta, flags, allowUnknownFlags: true, autoHelp: true, autoVersion: false });
 	const [command, ...rest] = cli.input;
+	const own = process.argv.slice(2);
+	if ((own.includes("--") ? own.slice(0, own.indexOf("--")) : own).includes("--version")) {
+		const { gatherVersionFacts, versionLine } = await import("./commands/version.js");
+		process.stdout.write(`${versionLine(gatherVersionFacts(cli.pkg.version ?? "unknown"))}\n`);
+		return;
+	}
 	if (!command) {
 		cli.showHelp(0);
 		return;
