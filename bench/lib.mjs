@@ -98,6 +98,27 @@ export function start(cmd, args = [], { capture = false, stdio, env, cwd } = {})
 	return child;
 }
 
+/**
+ * Runs `cmd` to its end under a watchdog: killed when it runs past
+ * `deadlineS` or its tree holds more than `maxRssBytes`, so that a profiler
+ * that falls behind on a busy machine cannot take the machine with it.
+ * Resolves to { code, stdout, stderr, killedFor } (killedFor: a reason, or undefined).
+ */
+export async function runWatched(cmd, args, { deadlineS, maxRssBytes = 2 ** 31 } = {}) {
+	const child = start(cmd, args, { capture: true });
+	let killedFor;
+	const t0 = performance.now();
+	const watch = setInterval(() => {
+		const rss = treeRssBytes(child.pid);
+		if (rss > maxRssBytes) killedFor = `killed at ${Math.round(rss / 2 ** 20)} MB resident`;
+		else if (deadlineS !== undefined && performance.now() - t0 > deadlineS * 1000) killedFor = `killed after ${deadlineS} s`;
+		if (killedFor) killTree(child.pid, "SIGKILL");
+	}, 500);
+	const result = await child.done;
+	clearInterval(watch);
+	return { ...result, killedFor };
+}
+
 /** Signals `pid`'s process group (see start) and, failing that, the process. */
 export function killTree(pid, signal = "SIGTERM") {
 	try {
@@ -293,6 +314,12 @@ export function requireSetup() {
 export function fail(message) {
 	process.stderr.write(`${process.argv[1].replace(/^.*\//, "")}: ${message}\n`);
 	process.exit(2);
+}
+
+/** { samples, lost } from the summary line `record` ends with ("wrote FILE: N samples, M lost, ..."). */
+export function recordSummary(stderr) {
+	const m = /: (\d+) samples, (\d+) lost/.exec(stderr);
+	return m ? { samples: Number(m[1]), lost: Number(m[2]) } : undefined;
 }
 
 // ---- tmux -----------------------------------------------------------------

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Figures 3 and 8, from the same recordings: `tsprof record` for N seconds
-// beside `perf record -g -a -F 99 -B` (see the note on -B below) of the same N seconds, both at once on a
+// beside `perf record -g -a -F 99 -B` (-B: see the method text at the end) of the same N seconds, both at once on a
 // machine kept busy on every CPU, each followed by its report (`tsprof
 // report`, `perf report --stdio`).
 //   3. CPU time of the whole job of producing named functions: record plus
@@ -11,7 +11,7 @@
 //        BENCH_QUICK=1 for a short check that it runs)
 import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { burners, cli, emit, fmt, median, missing, pick, ratio, requireSetup, say, sleep, stopBurners, tempDir, timed } from "./lib.mjs";
+import { burners, cli, emit, recordSummary, fmt, median, missing, pick, ratio, requireSetup, say, sleep, stopBurners, tempDir, timed } from "./lib.mjs";
 
 const { values: args } = parseArgs({
 	options: { runs: { type: "string", default: String(pick(3, 1)) }, seconds: { type: "string", default: String(pick(15, 3)) } },
@@ -23,12 +23,6 @@ const noPerf = missing("perf");
 const dir = tempDir();
 const busy = burners(dir);
 await sleep(1000);
-
-/** "wrote FILE: N samples, M lost" from record's summary line. */
-export function recordSummary(stderr) {
-	const m = /: (\d+) samples, (\d+) lost/.exec(stderr);
-	return m ? { samples: Number(m[1]), lost: Number(m[2]) } : undefined;
-}
 
 const rows = [];
 for (let r = 1; r <= runs; r++) {
