@@ -12,6 +12,7 @@
 import { parseArgs } from "node:util";
 import {
 	PROG_PERF_EVENT,
+	armed,
 	bpfPrograms,
 	burners,
 	cli,
@@ -43,16 +44,6 @@ const dir = tempDir();
 enableBpfStats();
 const busy = burners(dir);
 
-/** ns per run of `pid`'s program matching `which`, once it has run; undefined if it never did. */
-async function waitForProgram(pid, which, timeoutMs = 20_000) {
-	const deadline = Date.now() + timeoutMs;
-	while (Date.now() < deadline) {
-		const prog = bpfPrograms(pid).find(which);
-		if (prog && prog.runCnt > 0) return prog;
-		await sleep(200);
-	}
-	return undefined;
-}
 const perSample = (prog) => (prog && prog.runCnt > 0 ? prog.runTimeNs / prog.runCnt : Number.NaN);
 const cpuClock = (p) => p.type === PROG_PERF_EVENT;
 
@@ -65,14 +56,14 @@ for (let r = 1; r <= runs; r++) {
 	const oursFirst = r % 2 === 1;
 	if (oursFirst) {
 		ours = startOurs();
-		await waitForProgram(ours.pid, cpuClock);
+		await armed(ours);
 		theirs = startTheirs();
 	} else {
 		theirs = startTheirs();
-		if (theirs) await waitForProgram(theirs.pid, cpuClock);
+		if (theirs) await armed(theirs);
 		ours = startOurs();
 	}
-	await Promise.all([waitForProgram(ours.pid, cpuClock), theirs && waitForProgram(theirs.pid, cpuClock)]);
+	await Promise.all([armed(ours), theirs && armed(theirs)]);
 	await sleep(seconds * 1000);
 	const o = bpfPrograms(ours.pid).find(cpuClock);
 	const t = theirs ? bpfPrograms(theirs.pid).find(cpuClock) : undefined;
@@ -93,7 +84,7 @@ const offSeconds = Math.max(2, Math.round(seconds / 2));
 for (let r = 1; r <= offRuns; r++) {
 	const rec = start("node", [cli, "record", "--off-cpu", "-o", `${dir}/o.pb.gz`, "--duration", String(offSeconds + 30)]);
 	const onSwitch = (p) => p.name === "on_switch";
-	await waitForProgram(rec.pid, onSwitch);
+	await armed(rec, undefined, onSwitch);
 	await sleep(offSeconds * 1000);
 	const prog = bpfPrograms(rec.pid).find(onSwitch);
 	await stop(rec, "SIGINT");

@@ -146,16 +146,20 @@ export async function stop(child, signal = "SIGINT", graceMs = 30_000) {
  * system, seconds) of it and every descendant it waited for: a shell that
  * waits for the command reads its own cutime/cstime from /proc afterwards.
  */
-export async function timed(cmd, args = [], options = {}) {
+export function timed(cmd, args = [], options = {}) {
 	const script = '"$@"; rc=$?; read -r -a s </proc/$$/stat; echo "TIMED $rc ${s[15]} ${s[16]}" >&2';
 	const t0 = performance.now();
 	const child = start("bash", ["-c", script, "timed", cmd, ...args], { ...options, capture: true });
-	const { stdout, stderr } = await child.done;
-	const wallS = (performance.now() - t0) / 1000;
-	const at = stderr.lastIndexOf("TIMED ");
-	if (at < 0) return { code: -1, stdout, stderr, cpuS: Number.NaN, wallS };
-	const [code, cutime, cstime] = stderr.slice(at + 6).trim().split(" ").map(Number);
-	return { code, stdout, stderr: stderr.slice(0, at), cpuS: (cutime + cstime) / clockTicks(), wallS };
+	const result = child.done.then(({ stdout, stderr }) => {
+		const wallS = (performance.now() - t0) / 1000;
+		const at = stderr.lastIndexOf("TIMED ");
+		if (at < 0) return { code: -1, stdout, stderr, cpuS: Number.NaN, wallS };
+		const [code, cutime, cstime] = stderr.slice(at + 6).trim().split(" ").map(Number);
+		return { code, stdout, stderr: stderr.slice(0, at), cpuS: (cutime + cstime) / clockTicks(), wallS };
+	});
+	// The shell, whose tree holds the command while it runs (see armed).
+	result.child = child;
+	return result;
 }
 
 // ---- /proc ----------------------------------------------------------------
@@ -195,13 +199,15 @@ function statFields(pid) {
 	}
 }
 
-/** CPU time, in seconds, used so far by `pid` and its live descendants (all their threads). */
+/** CPU time, in seconds, used so far by `pid`, its live descendants and those they reaped (all threads). */
 export function treeCpuSeconds(pid) {
 	let ticks = 0;
 	for (const p of processTree(pid)) {
 		const f = statFields(p);
-		// utime and stime are fields 14 and 15 of the whole line.
-		if (f) ticks += f[11] + f[12];
+		// utime, stime, cutime, cstime: fields 14–17 of the whole line. The
+		// children's share keeps the time of helpers that exited (perf top
+		// runs some) once their parent has reaped them.
+		if (f) ticks += f[11] + f[12] + f[13] + f[14];
 	}
 	return ticks / clockTicks();
 }
@@ -260,6 +266,21 @@ export function bpfPrograms(pid) {
 
 /** BPF prog type of perf_event programs (BPF_PROG_TYPE_PERF_EVENT). */
 export const PROG_PERF_EVENT = 7;
+
+/**
+ * Waits until a perf_event program of `child`'s tree has run (the profiler
+ * samples), or `timeoutMs`; returns that program, or undefined.
+ */
+export async function armed(child, timeoutMs = 20_000, which = (p) => p.type === PROG_PERF_EVENT) {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		const prog = bpfPrograms(child.pid).find(which);
+		if (prog && prog.runCnt > 0) return prog;
+		if (child.exitCode !== null || child.signalCode !== null) return undefined;
+		await sleep(200);
+	}
+	return undefined;
+}
 
 /** Turns kernel.bpf_stats_enabled on, and back to what it was at exit. */
 export function enableBpfStats() {

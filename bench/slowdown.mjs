@@ -12,7 +12,7 @@
 //        BENCH_QUICK=1 for a short check that it runs)
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
-import { PROG_PERF_EVENT, bpfPrograms, cli, compile, emit, fmt, median, missing, pick, requireSetup, say, sleep, start, stop, tempDir } from "./lib.mjs";
+import { armed, cli, compile, emit, fmt, median, missing, pick, requireSetup, say, sleep, start, stop, tempDir } from "./lib.mjs";
 
 const { values: args } = parseArgs({
 	options: { runs: { type: "string", default: String(pick(3, 1)) }, seconds: { type: "string", default: String(pick(5, 2)) } },
@@ -25,13 +25,6 @@ const dir = tempDir();
 const loop = compile("bench/workloads/loop.c", dir, ["-O1", "-fno-omit-frame-pointer"]);
 const noPerf = missing("perf");
 const noBpftrace = missing("bpftrace");
-
-async function armed(child) {
-	for (let i = 0; i < 100; i++) {
-		if (bpfPrograms(child.pid).some((p) => p.type === PROG_PERF_EVENT && p.runCnt > 0)) return;
-		await sleep(200);
-	}
-}
 
 const conditions = [
 	{ name: "none", start: async () => undefined },

@@ -12,8 +12,7 @@
 //        BENCH_QUICK=1 for a short check that it runs)
 import { parseArgs } from "node:util";
 import {
-	PROG_PERF_EVENT,
-	bpfPrograms,
+	armed,
 	cli,
 	compile,
 	emit,
@@ -49,13 +48,6 @@ const storm = compile("test/fixtures/spawn-storm.c", dir);
 const expected = (count * ms * 99) / 1000;
 const HOT = "brief_burn_xyz";
 
-async function armed(child) {
-	for (let i = 0; i < 100; i++) {
-		if (bpfPrograms(child.pid).some((p) => p.type === PROG_PERF_EVENT && p.runCnt > 0)) return;
-		await sleep(200);
-	}
-}
-
 /** { samples, hot } from bpftrace's map: "@[" stack lines "]: N" per entry. */
 function bpftraceCounts(text) {
 	let samples = 0;
@@ -85,6 +77,8 @@ const notes = [noBpftrace, noPerf].filter(Boolean);
 const lastLine = (text) => text.trim().split("\n").at(-1) ?? "";
 for (let r = 1; r <= runs; r++) {
 	const ours = start("node", [cli, "record", "-o", `${dir}/s.pb.gz`], { capture: true });
+	// perf after tsprof is up: perf 6.1 here often aborts reading a recording in which tsprof started.
+	await armed(ours);
 	const bt = noBpftrace ? undefined : start("bpftrace", ["-e", 'profile:hz:99 /comm == "brief-burn"/ { @[ustack] = count(); }'], { capture: true });
 	const perf = noPerf ? undefined : start("perf", ["record", "-g", "-a", "-F", "99", "-B", "-o", `${dir}/p.data`], { capture: true });
 	await Promise.all([armed(ours), bt && armed(bt)]);
