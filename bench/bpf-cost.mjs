@@ -7,7 +7,7 @@
 // order alternates between runs. Then the off-CPU program's cost per context
 // switch (on_switch, `record --off-cpu`), alone.
 //
-// Usage: node bench/bpf-cost.mjs [--runs 3] [--seconds 10]   (root, after npm install;
+// Usage: node bench/bpf-cost.mjs [--runs 3] [--seconds 8]   (root, after npm install;
 //        BENCH_QUICK=1 for a short check that it runs)
 import { parseArgs } from "node:util";
 import {
@@ -33,7 +33,7 @@ import {
 } from "./lib.mjs";
 
 const { values: args } = parseArgs({
-	options: { runs: { type: "string", default: String(pick(3, 2)) }, seconds: { type: "string", default: String(pick(10, 2)) } },
+	options: { runs: { type: "string", default: String(pick(3, 2)) }, seconds: { type: "string", default: String(pick(8, 2)) } },
 });
 const runs = Number(args.runs);
 const seconds = Number(args.seconds);

@@ -4,12 +4,12 @@
 // 160x45 tmux pane, one after the other in each run, every CPU busy with a
 // burner. The pane is read every 20 ms.
 //
-// Usage: node bench/first-frame.mjs [--runs 5]   (root, after npm install;
+// Usage: node bench/first-frame.mjs [--runs 3]   (root, after npm install;
 //        BENCH_QUICK=1 for a short check that it runs)
 import { parseArgs } from "node:util";
 import { burners, cli, emit, fmt, median, missing, pick, ratio, requireSetup, say, sleep, stopBurners, tempDir, tmuxSession } from "./lib.mjs";
 
-const { values: args } = parseArgs({ options: { runs: { type: "string", default: String(pick(5, 1)) } } });
+const { values: args } = parseArgs({ options: { runs: { type: "string", default: String(pick(3, 1)) } } });
 const runs = Number(args.runs);
 requireSetup();
 const noTmux = missing("tmux");

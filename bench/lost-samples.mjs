@@ -3,7 +3,7 @@
 // CPU, every CPU busy with a burner, from record's summary line
 // ("N samples, M lost").
 //
-// Usage: node bench/lost-samples.mjs [--runs 3] [--seconds 5] [--hz 99,999,4999]
+// Usage: node bench/lost-samples.mjs [--runs 3] [--seconds 4] [--hz 99,999,4999]
 //        (root, after npm install; BENCH_QUICK=1 for a short check that it runs)
 import { parseArgs } from "node:util";
 import { burners, cli, emit, fmt, median, pick, recordSummary, requireSetup, runWatched, say, sleep, stopBurners, tempDir } from "./lib.mjs";
@@ -11,7 +11,7 @@ import { burners, cli, emit, fmt, median, pick, recordSummary, requireSetup, run
 const { values: args } = parseArgs({
 	options: {
 		runs: { type: "string", default: String(pick(3, 1)) },
-		seconds: { type: "string", default: String(pick(5, 2)) },
+		seconds: { type: "string", default: String(pick(4, 2)) },
 		hz: { type: "string", default: "99,999,4999" },
 	},
 });
@@ -27,7 +27,7 @@ const notes = [];
 const results = new Map(rates.map((hz) => [hz, []]));
 for (let r = 1; r <= runs; r++) {
 	for (const hz of rates) {
-		const deadlineS = 3 * seconds + 30;
+		const deadlineS = 2 * seconds + 15;
 		const t0 = performance.now();
 		const { code, stderr, killedFor } = await runWatched("node", [cli, "record", "-F", String(hz), "-o", `${dir}/l.pb.gz`, "--duration", String(seconds)], { deadlineS });
 		const wallS = (performance.now() - t0) / 1000;

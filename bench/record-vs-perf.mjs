@@ -7,14 +7,14 @@
 //      report, every thread and waited-for child included.
 //   8. Bytes per sample of each file (the recording's size / its samples).
 //
-// Usage: node bench/record-vs-perf.mjs [--runs 3] [--seconds 15]   (root, after npm install;
+// Usage: node bench/record-vs-perf.mjs [--runs 3] [--seconds 10]   (root, after npm install;
 //        BENCH_QUICK=1 for a short check that it runs)
 import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { armed, burners, cli, emit, recordSummary, fmt, median, missing, pick, ratio, requireSetup, say, sleep, stopBurners, tempDir, timed } from "./lib.mjs";
 
 const { values: args } = parseArgs({
-	options: { runs: { type: "string", default: String(pick(3, 1)) }, seconds: { type: "string", default: String(pick(15, 3)) } },
+	options: { runs: { type: "string", default: String(pick(3, 1)) }, seconds: { type: "string", default: String(pick(10, 3)) } },
 });
 const runs = Number(args.runs);
 const seconds = Number(args.seconds);

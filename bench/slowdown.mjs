@@ -8,14 +8,14 @@
 // conditions in a rotated order; the slowdown is against that run's own
 // throughput without a profiler.
 //
-// Usage: node bench/slowdown.mjs [--runs 3] [--seconds 5]   (root, after npm install;
+// Usage: node bench/slowdown.mjs [--runs 3] [--seconds 3]   (root, after npm install;
 //        BENCH_QUICK=1 for a short check that it runs)
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { armed, cli, compile, emit, fmt, median, missing, pick, requireSetup, say, sleep, start, stop, tempDir } from "./lib.mjs";
 
 const { values: args } = parseArgs({
-	options: { runs: { type: "string", default: String(pick(3, 1)) }, seconds: { type: "string", default: String(pick(5, 2)) } },
+	options: { runs: { type: "string", default: String(pick(3, 1)) }, seconds: { type: "string", default: String(pick(3, 2)) } },
 });
 const runs = Number(args.runs);
 const seconds = Number(args.seconds);

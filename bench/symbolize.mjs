@@ -7,13 +7,13 @@
 //   per run): cold = a new Symbolizer naming every address (reading the ELF
 //   file and its build-id debug file included, the start of node and of the
 //   module not); warm = the same Symbolizer naming them again through new
-//   mapping objects (files parsed, no frame cached), median of 5 passes.
+//   mapping objects (files parsed, no frame cached), median of 20 passes.
 //   Peers: cold = the whole process for all addresses; warm = the time per
 //   address beyond a run on a tenth of them (both read the same debug files
 //   by build-id, and also find each address's source line, which tsprof
 //   does not).
 //
-// Usage: node bench/symbolize.mjs [--runs 3] [--count 20000] [FILE...]   (after npm install;
+// Usage: node bench/symbolize.mjs [--runs 3] [--count 2000] [FILE...]   (after npm install;
 //        BENCH_QUICK=1 for a short check that it runs)
 import { execFileSync, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -29,6 +29,9 @@ const { values: args, positionals } = parseArgs({
 		addresses: { type: "string" },
 	},
 });
+
+/** Warm passes per run: enough that the JIT has settled in the later ones. */
+const WARM_PASSES = 20;
 
 if (args.child) {
 	// In a fresh process: `--addresses FILE` holds "vaddr fileOffset" lines (hex).
@@ -57,14 +60,14 @@ if (args.child) {
 	};
 	const symbolizer = new Symbolizer();
 	const cold = pass(symbolizer);
-	const warm = Array.from({ length: 5 }, () => pass(symbolizer).ms);
+	const warm = Array.from({ length: WARM_PASSES }, () => pass(symbolizer).ms);
 	process.stdout.write(JSON.stringify({ coldMs: cold.ms, warmMs: warm, named: cold.named }));
 	process.exit(0);
 }
 
 const { emit, fmt, median, missing, pick, say, tempDir, timed } = await import("./lib.mjs");
 const runs = Number(args.runs ?? pick(3, 1));
-const count = Number(args.count ?? pick(20000, 2000));
+const count = Number(args.count ?? pick(2000, 500));
 const small = Math.round(count / 10);
 const libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 const files = positionals.length > 0 ? positionals : [libc, process.execPath];
@@ -154,7 +157,7 @@ for (const file of files) {
 emit({
 	id: "symbolize",
 	title: "6. Symbolization throughput",
-	method: `${count} addresses per file, spread at random (fixed seed) over its executable segments; addresses per second of wall time, medians of ${runs} runs. tsprof: the Symbolizer in a fresh process per run; cold = a new Symbolizer naming every address, ELF and build-id debug file reading included; warm = the median of 5 further passes through new mapping objects (files parsed, no frame cached). Peers (\`-f -e FILE\`, addresses on stdin): cold = the whole process; warm = the extra time over a run on ${small} of the addresses, per extra address. The peers also look up each address's source line.`,
+	method: `${count} addresses per file, spread at random (fixed seed) over its executable segments; addresses per second of wall time, medians of ${runs} runs. tsprof: the Symbolizer in a fresh process per run; cold = a new Symbolizer naming every address, ELF and build-id debug file reading included; warm = the median of ${WARM_PASSES} further passes through new mapping objects (files parsed, no frame cached). Peers (\`-f -e FILE\`, addresses on stdin): cold = the whole process; warm = the extra time over a run on ${small} of the addresses, per extra address. The peers also look up each address's source line.`,
 	columns: ["file", "tool", "named", "cold addresses/s", "warm addresses/s"],
 	rows,
 	targets,
