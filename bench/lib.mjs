@@ -339,7 +339,8 @@ export function fail(message) {
 
 /** { samples, lost } from the summary line `record` ends with ("wrote FILE: N samples, M lost, ..."). */
 export function recordSummary(stderr) {
-	const m = /: (\d+) samples, (\d+) lost/.exec(stderr);
+	// Not the progress lines ("recording 5s: N samples, M lost") before it.
+	const m = /^tsprof: wrote .*: (\d+) samples, (\d+) lost, /m.exec(stderr);
 	return m ? { samples: Number(m[1]), lost: Number(m[2]) } : undefined;
 }
 

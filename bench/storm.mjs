@@ -82,7 +82,8 @@ for (let r = 1; r <= runs; r++) {
 	const bt = noBpftrace ? undefined : start("bpftrace", ["-e", 'profile:hz:99 /comm == "brief-burn"/ { @[ustack] = count(); }'], { capture: true });
 	const perf = noPerf ? undefined : start("perf", ["record", "-g", "-a", "-F", "99", "-B", "-o", `${dir}/p.data`], { capture: true });
 	await Promise.all([armed(ours), bt && armed(bt)]);
-	await sleep(1000);
+	// perf holds no BPF program to watch; give it time to open its events.
+	await sleep(2000);
 	const run = await timed(storm, [String(count), "2", burn, String(ms)]);
 	await sleep(1000);
 	const [o, b, p] = await Promise.all([stop(ours, "SIGINT"), bt && stop(bt, "SIGINT"), perf && stop(perf, "SIGINT")]);
