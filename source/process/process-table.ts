@@ -3,7 +3,7 @@
  * events and the perf side-band records; asked by the sampler for the
  * process and image behind each sample key.
  *
- * DESIGN.md principle 2: a process is keyed by (pid, start time) and its
+ * (ARCHITECTURE.md, Principles: 2) A process is keyed by (pid, start time) and its
  * information outlives it. Its exit time is recorded, and it is released
  * only after a drain that started after that time has been fully processed,
  * because until then samples taken before the exit may still arrive.
