@@ -13,6 +13,7 @@ import type { KernelEvent } from "../kernel/abi.js";
 import type { SidebandRecord } from "../kernel/perf-records.js";
 import { fileKeyOf, Image } from "./image.js";
 import type { ProcReader } from "./procfs.js";
+import { processKey } from "../profile/process-key.js";
 
 /** Everything kept about one process. */
 export interface ProcessInfo {
@@ -47,7 +48,7 @@ export interface ProcessTableOptions {
 	readonly maxProcesses?: number;
 }
 
-const key = (pid: number, startNs: bigint) => `${pid}:${startNs}`;
+const key = processKey;
 
 export class ProcessTable {
 	private readonly proc: ProcReader;
