@@ -10,20 +10,12 @@ import { onExit } from "signal-exit";
 import { UserError } from "../errors.js";
 import { encodeProfile } from "../output/pprof.js";
 import type { LiveSource, SamplerStats } from "../profile/live.js";
-import { batchText, type HeaderInfo } from "../profile/top-format.js";
-import {
-	advance,
-	DEFAULT_CONFIG,
-	emptyTopData,
-	IntervalAccumulator,
-	NO_FILTER,
-	samplesPerSecond,
-	selfCpuPercent,
-	snapshot,
-	type TopData,
-	windowMs,
-	zero,
-} from "../profile/top-model.js";
+import { batchText, type HeaderInfo } from "../ui/top-format.js";
+import { NO_FILTER } from "../profile/top/filter.js";
+import { IntervalAccumulator } from "../profile/top/interval.js";
+import { selfCpuPercent } from "../profile/top/rates.js";
+import { snapshot } from "../profile/top/snapshot.js";
+import { advance, DEFAULT_CONFIG, emptyTopData, samplesPerSecond, type TopData, windowMs, zero } from "../profile/top/window.js";
 import { defaultRecordingName, Recorder } from "../profile/top-recorder.js";
 
 /** What the CLI parsed for `tsprof top`. */

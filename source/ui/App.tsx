@@ -1,17 +1,11 @@
 import { Box, Text } from "ink";
 import { useMemo, useRef, useState } from "react";
 import type { SamplerStats } from "../profile/live.js";
-import type { HeaderInfo } from "../profile/top-format.js";
-import {
-	callGraph,
-	functionCounts,
-	processRows,
-	samplesPerSecond,
-	searchFunctions,
-	sortFunctions,
-	type TopData,
-	windowMs,
-} from "../profile/top-model.js";
+import type { HeaderInfo } from "./top-format.js";
+import { callGraph } from "../profile/top/call-graph.js";
+import { functionCounts, searchFunctions, sortFunctions } from "../profile/top/function-table.js";
+import { processRows } from "../profile/top/process-rows.js";
+import { samplesPerSecond, type TopData, windowMs } from "../profile/top/window.js";
 import { CallGraph } from "./CallGraph.js";
 import { Footer } from "./Footer.js";
 import { FunctionList } from "./FunctionList.js";

@@ -1,5 +1,5 @@
 import { Text } from "ink";
-import { fit } from "../profile/top-format.js";
+import { fit } from "./top-format.js";
 
 /** Props of {@link Help}. */
 export interface HelpProps {

@@ -3,16 +3,16 @@
  * two always agree. Every line is cut to a width here: a line that wraps in
  * the terminal pushes the frame past `rows - 1` and Ink starts to flicker.
  */
-import type { SamplerStats } from "./live.js";
+import type { SamplerStats } from "../profile/live.js";
+import type { CallEdge } from "../profile/top/call-graph.js";
+import type { ViewFilter } from "../profile/top/filter.js";
 import {
-	type CallEdge,
 	DEFAULT_SORT,
 	type FunctionRow,
 	type FunctionSort,
-	type ProcessRow,
-	type TopSnapshot,
-	type ViewFilter,
-} from "./top-model.js";
+} from "../profile/top/function-table.js";
+import type { ProcessRow } from "../profile/top/process-rows.js";
+import type { TopSnapshot } from "../profile/top/snapshot.js";
 
 /** C0 controls and DEL: a newline in a name would add a line, an escape would reach the terminal. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it finds.
@@ -169,11 +169,6 @@ export function edgeCells(edge: CallEdge, width: number): Cells {
 		at: fixed.length + nameW + 1,
 		last: fit(moduleLabel(edge.module), moduleW).trimEnd(),
 	};
-}
-
-/** A caller or callee of the call-graph panel. */
-export function edgeLine(edge: CallEdge, width: number): string {
-	return cellsLine(edgeCells(edge, width), width);
 }
 
 /** How a header segment should stand out; the view maps tones to colours, batch mode ignores them. */
