@@ -24,8 +24,14 @@ export interface TopOptions {
 	readonly frequencyHz: number;
 	/** Refresh interval, seconds (`-d/--delay`). */
 	readonly delayS: number;
-	/** Initial pid filter (`--pid`); empty for every process. */
+	/** Initial pid filter (`--pid` over a recording); empty for every process. */
 	readonly pids: readonly number[];
+	/**
+	 * The pids the source samples, with every process they start (`--pid`
+	 * live): shown in the header; the view does not filter by them, or the
+	 * descendants would not show.
+	 */
+	readonly following?: readonly number[];
 	/** Record from the start into this file (`--record`). */
 	readonly record?: string;
 	/** Stop after this many refreshes (`-n`); batch mode only counts printed snapshots. */
@@ -53,8 +59,6 @@ const ENTER_ALT_SCREEN = "\u001B[?1049h";
 const LEAVE_ALT_SCREEN = "\u001B[?1049l";
 const SHOW_CURSOR = "\u001B[?25h";
 const NOTICE_MS = 5000;
-/** How often top asks for data until the first samples have come. */
-const FIRST_DATA_POLL_MS = 100;
 
 /**
  * Loads Ink, React and the view. Without NODE_ENV, React picks its
@@ -263,6 +267,7 @@ export async function top(
 					},
 					notice: notice && now() < notice.untilMs ? notice.text : undefined,
 					initialPids: opts.pids,
+					following: opts.following,
 					keys: stdin.isTTY === true,
 					...handlers,
 				});
@@ -303,17 +308,8 @@ export async function top(
 				refresh();
 				rerender();
 			};
-			// Until the first samples arrive, ask for them often: a source that
-			// drains once a refresh would otherwise leave the tables empty for a
-			// whole interval after start.
-			const { flush } = source;
-			if (flush && !sawSamples) {
-				const early = setInterval(() => {
-					if (!sawSamples) void flush.call(source);
-					else clearInterval(early);
-				}, FIRST_DATA_POLL_MS);
-				cleanups.push(() => clearInterval(early));
-			}
+			// The first samples come when the source delivers them: the session
+			// drains early until then (ARCHITECTURE.md, Who owns what).
 			let refreshes = 0;
 			everyRefresh(() => {
 				refreshed = true;
@@ -337,6 +333,7 @@ export async function top(
 					selfCpuPercent: self.cpuPercent,
 					selfRssBytes: self.rssBytes,
 					filter: { ...NO_FILTER, pids: opts.pids },
+					following: opts.following,
 					windowS: windowMs(data) / 1000,
 					paused: false,
 					recording: recorder && {

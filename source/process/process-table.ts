@@ -243,11 +243,6 @@ export class ProcessTable {
 		return { process: p, image };
 	}
 
-	/** The parent pid of a live or deferred process, for following descendants. */
-	parentOf(pid: number, startNs: bigint): number | undefined {
-		return this.byKey.peek(key(pid, startNs))?.ppid ?? this.seeded.get(pid)?.ppid;
-	}
-
 	/**
 	 * Releases every process that exited before `processedUntilNs`, the
 	 * start time of a drain that has been fully processed.

@@ -32,8 +32,10 @@ export interface AppProps {
 	readonly recording?: { readonly file: string; readonly samples: number };
 	/** A notice from the command (recording written or failed); a key's own message wins. */
 	readonly notice?: string;
-	/** Pid filter to start with (`--pid`). */
+	/** Pid filter to start with (`--pid` over a recording). */
 	readonly initialPids?: readonly number[];
+	/** The pids the source follows with their descendants (`--pid` live), for the header. */
+	readonly following?: readonly number[];
 	/** Whether a pid exists now (for the pid prompt). */
 	readonly pidExists: (pid: number) => boolean;
 	readonly onQuit: () => void;
@@ -140,6 +142,7 @@ export function App(props: AppProps) {
 		selfCpuPercent: props.selfCpuPercent,
 		selfRssBytes: props.selfRssBytes,
 		filter: ui.filter,
+		following: props.following,
 		windowS: windowMs(data) / 1000,
 		paused: ui.paused,
 		recording: props.recording,

@@ -190,6 +190,8 @@ export interface HeaderInfo {
 	/** tsprof's own resident set size, bytes. */
 	readonly selfRssBytes: number;
 	readonly filter: ViewFilter;
+	/** The source samples only these pids and what they start (`--pid`); empty or absent: all. */
+	readonly following?: readonly number[];
 	/** Seconds the function table covers. */
 	readonly windowS: number;
 	readonly paused: boolean;
@@ -257,6 +259,12 @@ export function headerLines(info: HeaderInfo): Segment[][] {
 			: segment(`filter: ${filters}`, "warn"),
 		segment(`  │  window ${Math.round(info.windowS)} s`, "dim"),
 	];
+	if (info.following && info.following.length > 0) {
+		status.unshift(
+			segment(`following pid ${info.following.join(",")} and descendants`, "info"),
+			segment("  │  "),
+		);
+	}
 	if (info.paused) status.push(segment("  │  "), segment("PAUSED", "alert"));
 	if (info.recording) {
 		status.push(
