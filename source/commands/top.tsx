@@ -323,8 +323,14 @@ export async function top(
 			await Promise.race([stop.promise, crashed]);
 		} else {
 			let printed = 0;
-			stdout.on("error", stop.open);
-			cleanups.push(() => stdout.off("error", stop.open));
+			// A reader that went away (`top -n 3 | head`) ends top quietly. The
+			// listener stays: a write still queued when top stops fails after it,
+			// and an 'error' nobody listens to would crash with a stack trace.
+			let readerGone = false;
+			stdout.on("error", () => {
+				readerGone = true;
+				stop.open();
+			});
 			everyRefresh(() => {
 				refresh();
 				const header: HeaderInfo = {
@@ -342,7 +348,8 @@ export async function top(
 					},
 				};
 				const view = snapshot(data, header.filter);
-				stdout.write(batchText(view, header, new Date(now())));
+				if (!readerGone)
+					stdout.write(batchText(view, header, new Date(now())));
 				if (opts.iterations !== undefined && ++printed >= opts.iterations)
 					stop.open();
 			});
