@@ -45,7 +45,6 @@ describe("functions", () => {
 		assert.equal(byName.get("do_syscall_64")?.kernel, true);
 		assert.equal(byName.get("hot_alpha")?.selfPercent, 60);
 	});
-
 	test("sorts by total by default, as perf top -g does; ties go to self, then the name", () => {
 		const data = run([[systemBatch()]]);
 		const rows = (sort?: FunctionSort) =>
@@ -91,7 +90,6 @@ describe("functions", () => {
 			["/a", "/b"],
 		);
 	});
-
 	test("with a limit, the first rows are those of the full sort, and none is lost", () => {
 		let seed = 7;
 		const random = (n: number) => {
@@ -126,55 +124,6 @@ describe("functions", () => {
 			}
 		}
 	});
-
-	test("the window's running totals equal counting every stack, as intervals come and leave", () => {
-		const config = { ...CONFIG, windowIntervals: 3 };
-		const intervals: LiveBatch[][] = [
-			[systemBatch()],
-			[batch([sample(1, [user("main"), user("fib"), user("fib")], 4)])],
-			[],
-			[systemBatch(), batch([sample(100, [kernel("irq")], 2)])],
-			[batch([sample(7, [user("only_once")], 1, { startNs: 7n })])],
-			[batch([sample(1, [user("main"), user("fib")], 3)])],
-			[],
-			[],
-			[],
-		];
-		let data = emptyTopData(config);
-		for (const interval of intervals) {
-			data = run([interval], config, data);
-			const pids = [1, 7, 100, 200];
-			for (const hideKernel of [false, true]) {
-				assert.deepEqual(
-					functionTable(data, { pids: [], hideKernel }),
-					functionTable(data, { pids, hideKernel }),
-					`refresh ${data.refresh}, hideKernel ${hideKernel}`,
-				);
-			}
-			const windowSamples = new Map<string, number>();
-			for (const i of data.window)
-				for (const [id, v] of i.perProcess)
-					windowSamples.set(id, (windowSamples.get(id) ?? 0) + v);
-			assert.deepEqual(
-				new Map(data.totals.perProcess),
-				windowSamples,
-				`refresh ${data.refresh}`,
-			);
-		}
-		assert.deepEqual(
-			[data.totals.functions.size, data.totals.perProcess.size],
-			[0, 0],
-			"an empty window leaves nothing behind",
-		);
-	});
-
-	test("the totals of a refresh stay as they were when later refreshes come (a paused view keeps them)", () => {
-		const first = run([[systemBatch()]]);
-		const before = functionTable(first, NO_FILTER);
-		run([[systemBatch()], [], [systemBatch()]], CONFIG, first);
-		assert.deepEqual(functionTable(first, NO_FILTER), before);
-	});
-
 	test("the unfiltered table (from per-interval tallies) equals counting every stack", () => {
 		const data = run([
 			[
@@ -192,7 +141,6 @@ describe("functions", () => {
 			assert.deepEqual(fromTallies, fromStacks, `hideKernel ${hideKernel}`);
 		}
 	});
-
 	test("recursion counts once in total", () => {
 		const data = run([
 			[
@@ -206,7 +154,6 @@ describe("functions", () => {
 		);
 		assert.deepEqual([fib?.self, fib?.total, fib?.totalPercent], [4, 4, 100]);
 	});
-
 	test("unnamed frames merge per module and reason, not per address", () => {
 		const data = run([[systemBatch()]]);
 		const unknown = functionTable(data, NO_FILTER).rows.filter((r) =>
@@ -217,7 +164,6 @@ describe("functions", () => {
 			[["[unknown] (no symbols)", "/opt/bench/libblob.so", 5]],
 		);
 	});
-
 	test("hiding kernel frames moves self to the innermost user frame, and keeps the denominator", () => {
 		const data = run([[systemBatch()]]);
 		const table = functionTable(data, { pids: [], hideKernel: true });
@@ -232,7 +178,6 @@ describe("functions", () => {
 			60,
 		);
 	});
-
 	test("a pure kernel stack counts for its process but names no user function when kernel is hidden: it counts as [kernel], as in report", () => {
 		const data = run([
 			[
@@ -258,7 +203,6 @@ describe("functions", () => {
 		const filtered = functionTable(data, { pids: [1], hideKernel: true });
 		assert.deepEqual(filtered.rows, table.rows);
 	});
-
 	test("the pid filter applies before counting", () => {
 		const data = run([[systemBatch()]]);
 		const table = functionTable(data, { pids: [200], hideKernel: false });
@@ -271,7 +215,6 @@ describe("functions", () => {
 			],
 		);
 	});
-
 	test("search is a case-insensitive substring of the name and keeps percentages", () => {
 		const rows = functionTable(run([[systemBatch()]]), NO_FILTER).rows;
 		assert.deepEqual(
@@ -283,73 +226,5 @@ describe("functions", () => {
 		);
 		assert.equal(searchFunctions(rows, "").length, rows.length);
 		assert.deepEqual(searchFunctions(rows, "nothing like it"), []);
-	});
-
-	test("the call graph lists callers and callees with their samples", () => {
-		const data = run([[systemBatch()]]);
-		const mainKey = functionTable(data, NO_FILTER).rows.find(
-			(r) => r.name === "main" && r.module !== "/usr/bin/bash",
-		)?.key;
-		assert.ok(mainKey);
-		const graph = callGraph(data, { pids: [], hideKernel: false }, mainKey);
-		assert.ok(graph);
-		assert.deepEqual([graph.self, graph.total], [0, 95]);
-		assert.deepEqual(
-			graph.callers.map((e) => [e.name, e.samples]),
-			[["__libc_start_main", 95]],
-		);
-		assert.deepEqual(
-			graph.callees.map((e) => [e.name, e.samples, Math.round(e.percent)]),
-			[
-				["hot_alpha", 60, 63],
-				["hot_beta", 20, 21],
-				["write", 10, 11],
-				["[unknown] (no symbols)", 5, 5],
-			],
-		);
-		const write = graph.callees.find((e) => e.name === "write");
-		assert.ok(write);
-		const writeGraph = callGraph(
-			data,
-			{ pids: [], hideKernel: false },
-			write.key,
-		);
-		assert.deepEqual(
-			writeGraph?.callees.map((e) => [e.name, e.kernel]),
-			[["entry_SYSCALL_64", true]],
-		);
-		assert.deepEqual(
-			callGraph(data, { pids: [], hideKernel: true }, write.key)?.callees,
-			[],
-		);
-		assert.equal(
-			callGraph(data, { pids: [200], hideKernel: false }, write.key),
-			undefined,
-		);
-	});
-
-	test("a recursive edge counts once per sample", () => {
-		const data = run([
-			[
-				batch([
-					sample(1, [user("main"), user("fib"), user("fib"), user("fib")], 4),
-				]),
-			],
-		]);
-		const key =
-			functionTable(data, NO_FILTER).rows.find((r) => r.name === "fib")?.key ??
-			"";
-		const graph = callGraph(data, NO_FILTER, key);
-		assert.deepEqual(
-			graph?.callers.map((e) => [e.name, e.samples]),
-			[
-				["fib", 4],
-				["main", 4],
-			],
-		);
-		assert.deepEqual(
-			graph?.callees.map((e) => [e.name, e.samples]),
-			[["fib", 4]],
-		);
 	});
 });

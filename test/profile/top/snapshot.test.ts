@@ -26,32 +26,6 @@ describe("zero and snapshots", () => {
 			[[], [], 0],
 		);
 	});
-
-	test("the accumulator's reset drops what was not yet taken", () => {
-		const acc = new IntervalAccumulator(0);
-		acc.add(systemBatch());
-		assert.equal(acc.total, 100);
-		acc.reset(500);
-		const closed = acc.take(1000);
-		assert.deepEqual(
-			[closed.startMs, closed.total, closed.stacks.length],
-			[500, 0, 0],
-		);
-	});
-
-	test("identical stacks of one process merge within an interval, threads included", () => {
-		const acc = new IntervalAccumulator(0);
-		acc.add(
-			batch([sample(1, [user("a")], 2), sample(1, [user("a")], 3, { tid: 7 })]),
-		);
-		acc.add(batch([sample(1, [user("a")], 4)]));
-		const closed = acc.take(1000);
-		assert.deepEqual(
-			closed.stacks.map((s) => s.value),
-			[9],
-		);
-	});
-
 	test("a snapshot carries rates, rows and the call graph", () => {
 		const data = run([[systemBatch()]]);
 		const key = functionTable(data, NO_FILTER).rows.find(
