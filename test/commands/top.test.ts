@@ -1,7 +1,7 @@
 import "../ui/no-ci.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { describe, test } from "node:test";
+import { afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
 import { type TopIo, type TopOptions, top } from "../../source/commands/top.js";
@@ -45,7 +45,16 @@ function batchIo(over: Partial<TopIo> = {}) {
 	return { stdout, stderr, io };
 }
 
+/** Stops every top a test started, so one that failed midway leaves none running. */
+const stops = new Set<AbortController>();
+afterEach(() => {
+	for (const stop of stops) stop.abort();
+	stops.clear();
+});
+
 function ttyIo(over: Partial<TopIo> = {}) {
+	const stop = new AbortController();
+	stops.add(stop);
 	const stdout = new FakeTtyOut({ columns: 100, rows: 30 });
 	const stderr = new FakeTtyOut({ isTTY: false });
 	const stdin = new FakeTtyIn();
@@ -54,6 +63,7 @@ function ttyIo(over: Partial<TopIo> = {}) {
 		stderr: stderr as unknown as NodeJS.WriteStream,
 		stdin: stdin as unknown as NodeJS.ReadStream,
 		handleSignals: false,
+		signal: stop.signal,
 		...over,
 	};
 	return { stdout, stderr, stdin, io };
