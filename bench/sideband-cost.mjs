@@ -7,11 +7,14 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeDrain } from "../dist/kernel/abi.js";
-import { loadKernel } from "../dist/kernel/addon.js";
-import { mergeSideband } from "../dist/kernel/perf-records.js";
-import { ProcessTable } from "../dist/process/process-table.js";
-import { ProcFs } from "../dist/process/procfs.js";
+
+// The build's output, loaded by computed path: the type check reads source/, not dist/.
+const dist = (path) => import(new URL(`../dist/${path}`, import.meta.url).href);
+const { decodeDrain } = await dist("kernel/abi.js");
+const { loadKernel } = await dist("kernel/addon.js");
+const { mergeSideband } = await dist("kernel/perf-records.js");
+const { ProcessTable } = await dist("process/process-table.js");
+const { ProcFs } = await dist("process/procfs.js");
 
 const count = Number(process.argv[2] ?? 2000);
 const dir = mkdtempSync(join(tmpdir(), "tsprof-sb-"));

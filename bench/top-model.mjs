@@ -28,6 +28,7 @@
 // `--root DIR` benchmarks another checkout's source/ (for before/after); run
 // it from DIR, whose tsconfig.json tsx needs for the JSX of the App.
 import { EventEmitter } from "node:events";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
@@ -50,8 +51,18 @@ const RUNS = Number(args.runs);
 const root = resolve(args.root);
 const load = (path) => import(pathToFileURL(resolve(root, path)).href);
 
-const model = await load("source/profile/top-model.ts");
-const format = await load("source/profile/top-format.ts");
+const TOP_MODULES = ["interval", "window", "process-rows", "function-table", "snapshot"];
+/** The live-view model as one object; a --root from before the split has it in one file. */
+async function loadModel() {
+	if (existsSync(resolve(root, "source/profile/top-model.ts")))
+		return load("source/profile/top-model.ts");
+	const parts = await Promise.all(TOP_MODULES.map((m) => load(`source/profile/top/${m}.ts`)));
+	return Object.assign({}, ...parts);
+}
+const model = await loadModel();
+const format = await load(
+	existsSync(resolve(root, "source/ui/top-format.ts")) ? "source/ui/top-format.ts" : "source/profile/top-format.ts",
+);
 
 const HZ = 99;
 const DRAIN_MS = 250;
@@ -312,7 +323,8 @@ async function inkRenderer() {
 			if (instance) instance.rerender(element(data));
 			else
 				instance = render(element(data), {
-					stdout,
+					// A stand-in with what Ink reads of a terminal.
+					stdout: /** @type {NodeJS.WriteStream} */ (/** @type {unknown} */ (stdout)),
 					patchConsole: false,
 					exitOnCtrlC: false,
 				});

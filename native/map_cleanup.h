@@ -1,4 +1,4 @@
-// Deleting many keys from a BPF map (DESIGN.md principle 5).
+// Deleting many keys from a BPF map (ARCHITECTURE.md, Principles: 5).
 #pragma once
 #include <cstddef>
 #include <cstdint>

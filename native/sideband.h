@@ -1,6 +1,6 @@
 // perf side-band records (fork, comm/exec, mmap2, exit) from a dummy
 // software event on every CPU: the source of process mappings that does not
-// race with a short process's exit (DESIGN.md principle 3).
+// race with a short process's exit (ARCHITECTURE.md, Principles: 3).
 #pragma once
 #include <cstdint>
 #include <string>

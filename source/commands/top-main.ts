@@ -9,6 +9,8 @@ import { type TopOptions, top } from "./top.js";
 
 /** The longest time between two drains while top runs. */
 const TOP_DRAIN_INTERVAL_MS = 1000;
+/** Until the first samples come, so the tables fill within the first frames. */
+const TOP_EARLY_DRAIN_MS = 100;
 
 /** `top`'s options as the CLI parsed them. */
 export interface TopMainOptions extends TopOptions {
@@ -33,11 +35,19 @@ export async function runTop(options: TopMainOptions): Promise<void> {
 		// top flushes at every refresh, which paces the drains; the interval is
 		// only a bound, for long refresh delays (the side-band rings hold about
 		// 1.5 s of 1,000 process starts a second, and a storm shortens it).
+		// --pid follows the processes and their descendants, as record does.
 		source = await SamplerSession.start(
 			{ kernel: loadKernel(), proc },
-			{ frequencyHz: options.frequencyHz, drainIntervalMs: TOP_DRAIN_INTERVAL_MS },
+			{
+				frequencyHz: options.frequencyHz,
+				drainIntervalMs: TOP_DRAIN_INTERVAL_MS,
+				earlyDrainMs: TOP_EARLY_DRAIN_MS,
+				pids: options.pids,
+			},
 			cpus().length,
 		);
+		await top({ ...options, pids: [], following: options.pids }, source);
+		return;
 	}
 	await top(options, source);
 }

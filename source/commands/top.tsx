@@ -10,20 +10,12 @@ import { onExit } from "signal-exit";
 import { UserError } from "../errors.js";
 import { encodeProfile } from "../output/pprof.js";
 import type { LiveSource, SamplerStats } from "../profile/live.js";
-import { batchText, type HeaderInfo } from "../profile/top-format.js";
-import {
-	advance,
-	DEFAULT_CONFIG,
-	emptyTopData,
-	IntervalAccumulator,
-	NO_FILTER,
-	samplesPerSecond,
-	selfCpuPercent,
-	snapshot,
-	type TopData,
-	windowMs,
-	zero,
-} from "../profile/top-model.js";
+import { batchText, type HeaderInfo } from "../ui/top-format.js";
+import { NO_FILTER } from "../profile/top/filter.js";
+import { IntervalAccumulator } from "../profile/top/interval.js";
+import { selfCpuPercent } from "../profile/top/rates.js";
+import { snapshot } from "../profile/top/snapshot.js";
+import { advance, DEFAULT_CONFIG, emptyTopData, samplesPerSecond, type TopData, windowMs, zero } from "../profile/top/window.js";
 import { defaultRecordingName, Recorder } from "../profile/top-recorder.js";
 
 /** What the CLI parsed for `tsprof top`. */
@@ -32,8 +24,14 @@ export interface TopOptions {
 	readonly frequencyHz: number;
 	/** Refresh interval, seconds (`-d/--delay`). */
 	readonly delayS: number;
-	/** Initial pid filter (`--pid`); empty for every process. */
+	/** Initial pid filter (`--pid` over a recording); empty for every process. */
 	readonly pids: readonly number[];
+	/**
+	 * The pids the source samples, with every process they start (`--pid`
+	 * live): shown in the header; the view does not filter by them, or the
+	 * descendants would not show.
+	 */
+	readonly following?: readonly number[];
 	/** Record from the start into this file (`--record`). */
 	readonly record?: string;
 	/** Stop after this many refreshes (`-n`); batch mode only counts printed snapshots. */
@@ -61,8 +59,6 @@ const ENTER_ALT_SCREEN = "\u001B[?1049h";
 const LEAVE_ALT_SCREEN = "\u001B[?1049l";
 const SHOW_CURSOR = "\u001B[?25h";
 const NOTICE_MS = 5000;
-/** How often top asks for data until the first samples have come. */
-const FIRST_DATA_POLL_MS = 100;
 
 /**
  * Loads Ink, React and the view. Without NODE_ENV, React picks its
@@ -271,6 +267,7 @@ export async function top(
 					},
 					notice: notice && now() < notice.untilMs ? notice.text : undefined,
 					initialPids: opts.pids,
+					following: opts.following,
 					keys: stdin.isTTY === true,
 					...handlers,
 				});
@@ -311,17 +308,8 @@ export async function top(
 				refresh();
 				rerender();
 			};
-			// Until the first samples arrive, ask for them often: a source that
-			// drains once a refresh would otherwise leave the tables empty for a
-			// whole interval after start.
-			const { flush } = source;
-			if (flush && !sawSamples) {
-				const early = setInterval(() => {
-					if (!sawSamples) void flush.call(source);
-					else clearInterval(early);
-				}, FIRST_DATA_POLL_MS);
-				cleanups.push(() => clearInterval(early));
-			}
+			// The first samples come when the source delivers them: the session
+			// drains early until then (ARCHITECTURE.md, Who owns what).
 			let refreshes = 0;
 			everyRefresh(() => {
 				refreshed = true;
@@ -335,8 +323,14 @@ export async function top(
 			await Promise.race([stop.promise, crashed]);
 		} else {
 			let printed = 0;
-			stdout.on("error", stop.open);
-			cleanups.push(() => stdout.off("error", stop.open));
+			// A reader that went away (`top -n 3 | head`) ends top quietly. The
+			// listener stays: a write still queued when top stops fails after it,
+			// and an 'error' nobody listens to would crash with a stack trace.
+			let readerGone = false;
+			stdout.on("error", () => {
+				readerGone = true;
+				stop.open();
+			});
 			everyRefresh(() => {
 				refresh();
 				const header: HeaderInfo = {
@@ -345,6 +339,7 @@ export async function top(
 					selfCpuPercent: self.cpuPercent,
 					selfRssBytes: self.rssBytes,
 					filter: { ...NO_FILTER, pids: opts.pids },
+					following: opts.following,
 					windowS: windowMs(data) / 1000,
 					paused: false,
 					recording: recorder && {
@@ -353,7 +348,8 @@ export async function top(
 					},
 				};
 				const view = snapshot(data, header.filter);
-				stdout.write(batchText(view, header, new Date(now())));
+				if (!readerGone)
+					stdout.write(batchText(view, header, new Date(now())));
 				if (opts.iterations !== undefined && ++printed >= opts.iterations)
 					stop.open();
 			});

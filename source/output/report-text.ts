@@ -1,6 +1,6 @@
 /**
  * What `tsprof report` prints by default (a perf-report-like table) and with
- * `--json` (the object DESIGN.md specifies). Pure: strings in, strings out.
+ * `--json` (the object the README specifies). Pure: strings in, strings out.
  */
 import type { Aggregate } from "../profile/aggregate.js";
 import type { Profile } from "../profile/model.js";

@@ -3,7 +3,7 @@
  * events and the perf side-band records; asked by the sampler for the
  * process and image behind each sample key.
  *
- * DESIGN.md principle 2: a process is keyed by (pid, start time) and its
+ * (ARCHITECTURE.md, Principles: 2) A process is keyed by (pid, start time) and its
  * information outlives it. Its exit time is recorded, and it is released
  * only after a drain that started after that time has been fully processed,
  * because until then samples taken before the exit may still arrive.
@@ -13,6 +13,7 @@ import type { KernelEvent } from "../kernel/abi.js";
 import type { SidebandRecord } from "../kernel/perf-records.js";
 import { fileKeyOf, Image } from "./image.js";
 import type { ProcReader } from "./procfs.js";
+import { processKey } from "../profile/process-key.js";
 
 /** Everything kept about one process. */
 export interface ProcessInfo {
@@ -47,7 +48,7 @@ export interface ProcessTableOptions {
 	readonly maxProcesses?: number;
 }
 
-const key = (pid: number, startNs: bigint) => `${pid}:${startNs}`;
+const key = processKey;
 
 export class ProcessTable {
 	private readonly proc: ProcReader;
@@ -240,11 +241,6 @@ export class ProcessTable {
 			if (!p.exe) p.exe = image.exe;
 		}
 		return { process: p, image };
-	}
-
-	/** The parent pid of a live or deferred process, for following descendants. */
-	parentOf(pid: number, startNs: bigint): number | undefined {
-		return this.byKey.peek(key(pid, startNs))?.ppid ?? this.seeded.get(pid)?.ppid;
 	}
 
 	/**

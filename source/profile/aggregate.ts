@@ -1,14 +1,18 @@
 /**
- * Pure aggregation of samples into per-process and per-function counts.
- * `report` runs it once over a file; `top` runs it on every refresh, so it
- * is one pass over the frames with Map lookups and no per-frame allocation.
+ * Pure aggregation of samples into per-process and per-function counts, for
+ * `report`. Functions are counted by the one counting rule (count.ts,
+ * ARCHITECTURE.md, Counting), as `top` counts them.
  */
 import {
-	type Frame,
-	KERNEL_MODULE,
-	type Sample,
-	type SampleFilter,
-} from "./model.js";
+	countedFrames,
+	displayName,
+	FunctionCounter,
+	KERNEL_ONLY_FRAME,
+	NO_STACK_FRAME,
+} from "./count.js";
+import type { Sample, SampleFilter } from "./model.js";
+
+export { KERNEL_ONLY_FRAME, NO_STACK_FRAME };
 
 /** CPU (or blocked time) of one process. */
 export interface ProcessRow {
@@ -49,26 +53,6 @@ export interface Aggregate {
 }
 
 /**
- * Stands in for a stack that `hideKernel` emptied: the time was still spent,
- * and hiding kernel frames must not change totals or the process table.
- */
-export const KERNEL_ONLY_FRAME: Frame = Object.freeze({
-	name: "[kernel]",
-	module: KERNEL_MODULE,
-	kernel: true,
-});
-
-/**
- * Stands in for a sample that carries no frame at all (the stack could not be
- * read), so that the self column still sums to the total.
- */
-export const NO_STACK_FRAME: Frame = Object.freeze({
-	name: "[unknown] (no stack)",
-	module: "[unknown]",
-	kernel: false,
-});
-
-/**
  * Returns a predicate for the pid and comm parts of `filter`, or undefined
  * when they select everything (callers can then skip the per-sample test).
  */
@@ -107,21 +91,9 @@ export function filterSamples(
 }
 
 function withoutKernelFrames(s: Sample): Sample {
-	if (!s.frames.some((f) => f.kernel)) return s;
-	const user = s.frames.filter((f) => !f.kernel);
-	return { ...s, frames: user.length > 0 ? user : [KERNEL_ONLY_FRAME] };
-}
-
-class FunctionAcc {
-	self = 0;
-	total = 0;
-	/** Index of the last sample that added to `total`: counts recursion once. */
-	seen = -1;
-	constructor(
-		readonly name: string,
-		readonly module: string,
-		readonly kernel: boolean,
-	) {}
+	if (s.frames.length === 0) return s;
+	const frames = countedFrames(s.frames, true);
+	return frames === s.frames ? s : { ...s, frames };
 }
 
 /** One (comm, exe) a process was seen with: exec changes both, threads rename. */
@@ -191,31 +163,14 @@ export function aggregate(
 	filter: SampleFilter = {},
 ): Aggregate {
 	const keep = samplePredicate(filter);
-	const hide = filter.hideKernel === true;
-	// Two levels instead of a concatenated key: no string is built per frame.
-	const byModule = new Map<string, Map<string, FunctionAcc>>();
+	const counter = new FunctionCounter({ hideKernel: filter.hideKernel });
 	const byPid = new Map<number, ProcessAcc[]>();
 	let total = 0;
-
-	const fn = (f: Frame): FunctionAcc => {
-		let names = byModule.get(f.module);
-		if (names === undefined) {
-			names = new Map();
-			byModule.set(f.module, names);
-		}
-		let acc = names.get(f.name);
-		if (acc === undefined) {
-			acc = new FunctionAcc(f.name, f.module, f.kernel);
-			names.set(f.name, acc);
-		}
-		return acc;
-	};
 
 	for (let i = 0; i < samples.length; i++) {
 		const s = samples[i] as Sample;
 		if (keep !== undefined && !keep(s)) continue;
-		const v = s.value;
-		total += v;
+		total += s.value;
 
 		let procs = byPid.get(s.pid);
 		if (procs === undefined) {
@@ -228,27 +183,7 @@ export function aggregate(
 			procs.push(proc);
 		}
 		proc.add(s);
-
-		const frames = s.frames;
-		let counted = false;
-		for (let j = 0; j < frames.length; j++) {
-			const f = frames[j] as Frame;
-			if (hide && f.kernel) continue;
-			const acc = fn(f);
-			if (!counted) {
-				acc.self += v;
-				counted = true;
-			}
-			if (acc.seen !== i) {
-				acc.seen = i;
-				acc.total += v;
-			}
-		}
-		if (!counted) {
-			const acc = fn(frames.length > 0 ? KERNEL_ONLY_FRAME : NO_STACK_FRAME);
-			acc.self += v;
-			acc.total += v;
-		}
+		counter.add(s);
 	}
 
 	const processes: ProcessRow[] = [];
@@ -262,18 +197,13 @@ export function aggregate(
 			(a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0),
 	);
 
-	const functions: FunctionRow[] = [];
-	for (const names of byModule.values()) {
-		for (const a of names.values()) {
-			functions.push({
-				name: a.name,
-				module: a.module,
-				kernel: a.kernel,
-				self: a.self,
-				total: a.total,
-			});
-		}
-	}
+	const functions: FunctionRow[] = counter.counts().map((c) => ({
+		name: displayName(c.frame.name),
+		module: c.frame.module,
+		kernel: c.frame.kernel,
+		self: c.self,
+		total: c.total,
+	}));
 	functions.sort(
 		(a, b) =>
 			b.self - a.self ||

@@ -23,7 +23,7 @@ export interface LiveBatch {
 	readonly timeMs: number;
 }
 
-/** Counts of the BPF map cleanup (DESIGN.md principle 5). */
+/** Counts of the BPF map cleanup (ARCHITECTURE.md, Principles: 5). */
 export interface MapCleanupStats {
 	readonly batchDeletes: number;
 	readonly fallbackDeletes: number;

@@ -19,6 +19,7 @@ import { Symbolizer } from "../symbols/symbolizer.js";
 import { isReturnAddress, Unwinder } from "../unwind/unwinder.js";
 import { spliceStacks, type UnwoundStack, type UserUnwinder } from "./user-stack.js";
 import { waitReason } from "./wait-reason.js";
+import { type DrainPolicy, nextDrainDelay } from "./drain-policy.js";
 
 /** How a session samples and what it keeps. */
 export interface SessionOptions {
@@ -28,6 +29,8 @@ export interface SessionOptions {
 	 * at once and starts the interval over. 250 ms by default.
 	 */
 	readonly drainIntervalMs?: number;
+	/** Until the first samples come, drain at least this often (a live view); default: no hurry. */
+	readonly earlyDrainMs?: number;
 	/** Side-band ring per CPU, in pages; 128 (512 KiB) holds ~2,000 process starts a second at 250 ms drains. */
 	readonly sidebandPages?: number;
 	/** Keep only these processes and every process they start; empty: all. */
@@ -64,9 +67,6 @@ export function sampleRingBytes(frequencyHz: number, cpus: number, stackCopyByte
 type Listener = (batch: LiveBatch) => void;
 
 const DEFAULT_DRAIN_MS = 250;
-/** Lifecycle events in one drain that mean processes are starting by the hundred a second. */
-const STORM_EVENTS = 256;
-const STORM_DRAIN_MS = 250;
 /** The longest a view lets the sampler go undrained (top refreshes every second). */
 const MAX_QUIET_DRAIN_MS = 1000;
 /**
@@ -90,9 +90,17 @@ export class SamplerSession implements LiveSource {
 	private readonly symbolizer: Symbolizer;
 	private readonly unwinder: UserUnwinder;
 	private readonly followed?: Set<number>;
+	/** The one drain timer (ARCHITECTURE.md, Who owns what: drain timing). */
 	private timer?: NodeJS.Timeout;
+	private readonly policy: DrainPolicy;
+	private drains = 0;
+	private sawSamples = false;
+	private lastEvents = 0;
 	private inflight?: Promise<void>;
 	private closed = false;
+	/** Set when close() begins: its last drain schedules no other. */
+	private closing = false;
+	private closingDone?: Promise<void>;
 	private samples = 0;
 	private lastDrain?: Drain;
 	private sidebandLost = 0;
@@ -114,6 +122,7 @@ export class SamplerSession implements LiveSource {
 		this.unwinder = parts.unwinder ?? new Unwinder();
 		this.cpus = cpus;
 		if (options.pids && options.pids.length > 0) this.followed = new Set(options.pids);
+		this.policy = { intervalMs: options.drainIntervalMs ?? DEFAULT_DRAIN_MS, earlyMs: options.earlyDrainMs };
 	}
 
 	/** Attaches every probe unarmed, arms them at once, then scans /proc. */
@@ -145,10 +154,7 @@ export class SamplerSession implements LiveSource {
 		// After arming: a process started from now on is seen by the probes,
 		// one started before is seen by the scan.
 		session.table.scan();
-		const interval = options.drainIntervalMs ?? DEFAULT_DRAIN_MS;
-		session.timer = setInterval(() => session.tick(), interval);
-		// An early first drain, so a live view has data to show within its first second.
-		setTimeout(() => session.tick(), Math.min(50, interval)).unref();
+		session.schedule();
 		return session;
 	}
 
@@ -173,8 +179,25 @@ export class SamplerSession implements LiveSource {
 	 * it waits for: it began a moment ago.
 	 */
 	flush(): Promise<void> {
-		this.timer?.refresh();
+		clearTimeout(this.timer);
+		this.timer = undefined;
 		return this.tick();
+	}
+
+	/** Sets the one timer for the next drain, by the drain policy. */
+	private schedule(): void {
+		clearTimeout(this.timer);
+		this.timer = undefined;
+		if (this.closing) return;
+		const delay = nextDrainDelay(this.policy, {
+			drains: this.drains,
+			sawSamples: this.sawSamples,
+			lastEvents: this.lastEvents,
+		});
+		this.timer = setTimeout(() => {
+			this.timer = undefined;
+			void this.tick();
+		}, delay);
 	}
 
 	/** Drains now (unless a drain is running) and resolves when it is done. */
@@ -187,6 +210,7 @@ export class SamplerSession implements LiveSource {
 				})
 				.finally(() => {
 					this.inflight = undefined;
+					this.schedule();
 				});
 		}
 		return this.inflight;
@@ -203,11 +227,9 @@ export class SamplerSession implements LiveSource {
 			this.parts.kernel.releaseFreeMemory?.();
 			this.releasedAt = now;
 		}
-		// A storm of process starts fills the rings in proportion to time: while
-		// one lasts, drain at least every STORM_DRAIN_MS, whatever the interval.
-		const interval = this.options.drainIntervalMs ?? DEFAULT_DRAIN_MS;
-		if (drain.events.length >= STORM_EVENTS && interval > STORM_DRAIN_MS && !this.closed)
-			setTimeout(() => this.tick(), STORM_DRAIN_MS).unref();
+		this.drains++;
+		this.lastEvents = drain.events.length;
+		if (batch.samples.length > 0) this.sawSamples = true;
 	}
 
 	/** Applies one drain and returns what it meant; public for tests with a fake kernel. */
@@ -370,9 +392,16 @@ export class SamplerSession implements LiveSource {
 	}
 
 	/** Stops the timer, takes one last drain, and detaches everything. */
-	async close(): Promise<void> {
-		if (this.closed) return;
-		if (this.timer) clearInterval(this.timer);
+	close(): Promise<void> {
+		if (this.closed) return Promise.resolve();
+		this.closingDone ??= this.closeOnce();
+		return this.closingDone;
+	}
+
+	private async closeOnce(): Promise<void> {
+		this.closing = true;
+		clearTimeout(this.timer);
+		this.timer = undefined;
 		await this.inflight;
 		try {
 			await this.tick();

@@ -1,17 +1,11 @@
 import { Box, Text } from "ink";
 import { useMemo, useRef, useState } from "react";
 import type { SamplerStats } from "../profile/live.js";
-import type { HeaderInfo } from "../profile/top-format.js";
-import {
-	callGraph,
-	functionCounts,
-	processRows,
-	samplesPerSecond,
-	searchFunctions,
-	sortFunctions,
-	type TopData,
-	windowMs,
-} from "../profile/top-model.js";
+import type { HeaderInfo } from "./top-format.js";
+import { callGraph } from "../profile/top/call-graph.js";
+import { functionCounts, searchFunctions, sortFunctions } from "../profile/top/function-table.js";
+import { processRows } from "../profile/top/process-rows.js";
+import { samplesPerSecond, type TopData, windowMs } from "../profile/top/window.js";
 import { CallGraph } from "./CallGraph.js";
 import { Footer } from "./Footer.js";
 import { FunctionList } from "./FunctionList.js";
@@ -38,8 +32,10 @@ export interface AppProps {
 	readonly recording?: { readonly file: string; readonly samples: number };
 	/** A notice from the command (recording written or failed); a key's own message wins. */
 	readonly notice?: string;
-	/** Pid filter to start with (`--pid`). */
+	/** Pid filter to start with (`--pid` over a recording). */
 	readonly initialPids?: readonly number[];
+	/** The pids the source follows with their descendants (`--pid` live), for the header. */
+	readonly following?: readonly number[];
 	/** Whether a pid exists now (for the pid prompt). */
 	readonly pidExists: (pid: number) => boolean;
 	readonly onQuit: () => void;
@@ -146,6 +142,7 @@ export function App(props: AppProps) {
 		selfCpuPercent: props.selfCpuPercent,
 		selfRssBytes: props.selfRssBytes,
 		filter: ui.filter,
+		following: props.following,
 		windowS: windowMs(data) / 1000,
 		paused: ui.paused,
 		recording: props.recording,

@@ -6,8 +6,8 @@ import {
 	formatCount,
 	frameMarker,
 	moduleLabel,
-} from "../profile/top-format.js";
-import type { CallEdge, CallGraph as Graph } from "../profile/top-model.js";
+} from "./top-format.js";
+import { type CallEdge, type CallGraph as Graph } from "../profile/top/call-graph.js";
 import { Rows } from "./Rows.js";
 
 /** Props of {@link CallGraph}. */

@@ -1,5 +1,5 @@
 import { Box, Text } from "ink";
-import { type Cells, cellsLine } from "../profile/top-format.js";
+import { type Cells, cellsLine } from "./top-format.js";
 
 /** Props of {@link CellsLine}. */
 export interface CellsLineProps {

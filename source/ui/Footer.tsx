@@ -1,6 +1,6 @@
 import { Text } from "ink";
-import { fit } from "../profile/top-format.js";
-import { DEFAULT_SORT, type FunctionSort } from "../profile/top-model.js";
+import { fit } from "./top-format.js";
+import { DEFAULT_SORT, type FunctionSort } from "../profile/top/function-table.js";
 import type { Mode } from "./keymap.js";
 
 /** Props of {@link Footer}. */

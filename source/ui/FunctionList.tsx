@@ -1,9 +1,5 @@
-import { functionCells, functionHeader } from "../profile/top-format.js";
-import {
-	DEFAULT_SORT,
-	type FunctionRow,
-	type FunctionSort,
-} from "../profile/top-model.js";
+import { functionCells, functionHeader } from "./top-format.js";
+import { DEFAULT_SORT, type FunctionRow, type FunctionSort } from "../profile/top/function-table.js";
 import { ListHeader } from "./ListHeader.js";
 import type { Cursor } from "./keymap.js";
 import { Rows } from "./Rows.js";

@@ -4,7 +4,7 @@ import {
 	headerLines,
 	type Segment,
 	type Tone,
-} from "../profile/top-format.js";
+} from "./top-format.js";
 
 /** Props of {@link Header}. */
 export interface HeaderProps {

@@ -1,5 +1,5 @@
 import { Text } from "ink";
-import { fit } from "../profile/top-format.js";
+import { fit } from "./top-format.js";
 
 /** Props of {@link Help}. */
 export interface HelpProps {
@@ -8,7 +8,7 @@ export interface HelpProps {
 	readonly width: number;
 }
 
-/** Every key, as in DESIGN.md's "Keys in `tsprof top`". */
+/** Every key, as the README lists them. */
 export const HELP_LINES: readonly (readonly [string, string])[] = [
 	["q, Ctrl-C", "quit (the terminal is restored, a recording is written)"],
 	["p", "filter by pid: one or more, separated by commas or spaces"],

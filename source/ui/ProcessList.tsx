@@ -1,5 +1,5 @@
-import { processCells, processHeader } from "../profile/top-format.js";
-import type { ProcessRow } from "../profile/top-model.js";
+import { processCells, processHeader } from "./top-format.js";
+import { type ProcessRow } from "../profile/top/process-rows.js";
 import { ListHeader } from "./ListHeader.js";
 import type { Cursor } from "./keymap.js";
 import { Rows } from "./Rows.js";

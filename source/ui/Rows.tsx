@@ -1,6 +1,6 @@
 import { Box, Text } from "ink";
 import { createElement, type ReactNode } from "react";
-import { type Cells, cellsLine, fit } from "../profile/top-format.js";
+import { type Cells, cellsLine, fit } from "./top-format.js";
 import { CellsLine } from "./CellsLine.js";
 import { NARROW_MARKS } from "./ink-output.js";
 

@@ -5,15 +5,11 @@
  * back as an effect for the command to carry out.
  */
 import type { Key } from "ink";
-import {
-	type CallGraph,
-	DEFAULT_SORT,
-	type FunctionKey,
-	type FunctionRow,
-	type FunctionSort,
-	type ProcessRow,
-	type ViewFilter,
-} from "../profile/top-model.js";
+import { type FunctionKey } from "../profile/count.js";
+import { type CallGraph } from "../profile/top/call-graph.js";
+import { type ViewFilter } from "../profile/top/filter.js";
+import { DEFAULT_SORT, type FunctionRow, type FunctionSort } from "../profile/top/function-table.js";
+import { type ProcessRow } from "../profile/top/process-rows.js";
 
 /** What keys mean right now. */
 export type Mode = "normal" | "pidPrompt" | "search" | "help" | "callGraph";

@@ -159,7 +159,7 @@ export function buildDrain(d: FakeDrain): ArrayBuffer {
 	v.setUint32(H.n_offcpu, blocks.length, true);
 	v.setUint32(H.n_sideband_chunks, sb.length, true);
 	v.setUint32(H.n_samples, records.length, true);
-	let off = H.size;
+	let off: number = H.size;
 	for (const e of events) {
 		v.setBigUint64(off + E.ktime_ns, e.ktimeNs, true);
 		v.setBigUint64(off + E.start_ns, e.startNs, true);

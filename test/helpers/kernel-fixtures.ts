@@ -14,7 +14,7 @@ export const fixturesDir = join(projectRoot, "test", "fixtures");
 
 /**
  * Frame pointers everywhere and nothing inlined, so frame-pointer unwinding
- * sees every function the fixture names (DESIGN.md: gcc omits the frame of a
+ * sees every function the fixture names (gcc omits the frame of a
  * leaf that needs no stack, so the fixtures give leaves a volatile local).
  */
 export const FIXTURE_CFLAGS = [

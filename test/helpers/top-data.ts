@@ -3,7 +3,8 @@
  * each list of batches becomes one 1 s refresh interval.
  */
 import type { LiveBatch } from "../../source/profile/live.js";
-import { advance, DEFAULT_CONFIG, emptyTopData, IntervalAccumulator, type TopConfig, type TopData } from "../../source/profile/top-model.js";
+import { IntervalAccumulator } from "../../source/profile/top/interval.js";
+import { advance, DEFAULT_CONFIG, emptyTopData, type TopConfig, type TopData } from "../../source/profile/top/window.js";
 
 /** The configuration the tests use: a round 100 Hz. */
 export const TEST_CONFIG: TopConfig = { ...DEFAULT_CONFIG, frequencyHz: 100 };

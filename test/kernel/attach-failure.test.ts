@@ -1,5 +1,5 @@
 /**
- * DESIGN.md principle 1: a start that fails anywhere fails whole, with one
+ * (ARCHITECTURE.md, Principles: 1) A start that fails anywhere fails whole, with one
  * message, and leaves nothing attached.
  */
 import assert from "node:assert/strict";

@@ -1,7 +1,7 @@
 /**
  * Every error the user can act on ends, through the real CLI, as exactly one
- * line on stderr and a non-zero exit: never a stack trace (DESIGN.md, the
- * command line contract).
+ * line on stderr and a non-zero exit: never a stack trace (ARCHITECTURE.md,
+ * Conventions).
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";

@@ -2,7 +2,7 @@
  * A storm of short-lived processes, recorded system-wide through the real
  * CLI: processes that live ~30 ms are still attributed to their binary and
  * their function, although they are gone long before anyone could read
- * their /proc (DESIGN.md principles 2 and 3).
+ * their /proc (ARCHITECTURE.md, Principles: 2 and 3).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";

@@ -5,11 +5,9 @@ import { inkOutputChecks } from "./ink-output-check.js";
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { cleanup } from "ink-testing-library";
-import {
-	functionTable,
-	NO_FILTER,
-	zero,
-} from "../../source/profile/top-model.js";
+import { NO_FILTER } from "../../source/profile/top/filter.js";
+import { functionTable } from "../../source/profile/top/function-table.js";
+import { zero } from "../../source/profile/top/window.js";
 import { batch, sample, systemBatch, user } from "./fake-source.js";
 import {
 	DIM,

@@ -9,14 +9,11 @@ import {
 	cellsLine,
 	functionCells,
 	type HeaderInfo,
-} from "../../source/profile/top-format.js";
-import {
-	callGraph,
-	type FunctionSort,
-	functionTable,
-	NO_FILTER,
-	processRows,
-} from "../../source/profile/top-model.js";
+} from "../../source/ui/top-format.js";
+import { callGraph } from "../../source/profile/top/call-graph.js";
+import { NO_FILTER } from "../../source/profile/top/filter.js";
+import { type FunctionSort, functionTable } from "../../source/profile/top/function-table.js";
+import { processRows } from "../../source/profile/top/process-rows.js";
 import { CallGraph } from "../../source/ui/CallGraph.js";
 import { Footer } from "../../source/ui/Footer.js";
 import { FunctionList } from "../../source/ui/FunctionList.js";

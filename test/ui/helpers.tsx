@@ -4,11 +4,7 @@
 import { stripVTControlCharacters } from "node:util";
 import { render } from "ink-testing-library";
 import type { LiveBatch } from "../../source/profile/live.js";
-import {
-	DEFAULT_CONFIG,
-	type TopConfig,
-	type TopData,
-} from "../../source/profile/top-model.js";
+import { DEFAULT_CONFIG, type TopConfig, type TopData } from "../../source/profile/top/window.js";
 import { App, type AppProps } from "../../source/ui/App.js";
 import { STATS } from "./fake-source.js";
 import { intervalsToData } from "../helpers/top-data.js";

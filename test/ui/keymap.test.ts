@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-	callGraph,
-	functionTable,
-	NO_FILTER,
-	processRows,
-} from "../../source/profile/top-model.js";
+import { callGraph } from "../../source/profile/top/call-graph.js";
+import { NO_FILTER } from "../../source/profile/top/filter.js";
+import { functionTable } from "../../source/profile/top/function-table.js";
+import { processRows } from "../../source/profile/top/process-rows.js";
 import {
 	clampCursor,
 	graphEntries,

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, mock, test } from "node:test";
-import { ElfError, type ElfImage, fileOffsetToVaddr, readElf, readElfFile } from "../source/symbols/elf-reader.js";
+import { ElfError, type ElfImage, fileOffsetToVaddr, readElf, readElfFile } from "../../source/symbols/elf-reader.js";
 
 // zsize is defined in assembly without .size, so its symbol has size 0 and
 // must reach up to the next symbol.

@@ -3,16 +3,16 @@
  * two always agree. Every line is cut to a width here: a line that wraps in
  * the terminal pushes the frame past `rows - 1` and Ink starts to flicker.
  */
-import type { SamplerStats } from "./live.js";
+import type { SamplerStats } from "../profile/live.js";
+import type { CallEdge } from "../profile/top/call-graph.js";
+import type { ViewFilter } from "../profile/top/filter.js";
 import {
-	type CallEdge,
 	DEFAULT_SORT,
 	type FunctionRow,
 	type FunctionSort,
-	type ProcessRow,
-	type TopSnapshot,
-	type ViewFilter,
-} from "./top-model.js";
+} from "../profile/top/function-table.js";
+import type { ProcessRow } from "../profile/top/process-rows.js";
+import type { TopSnapshot } from "../profile/top/snapshot.js";
 
 /** C0 controls and DEL: a newline in a name would add a line, an escape would reach the terminal. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it finds.
@@ -171,11 +171,6 @@ export function edgeCells(edge: CallEdge, width: number): Cells {
 	};
 }
 
-/** A caller or callee of the call-graph panel. */
-export function edgeLine(edge: CallEdge, width: number): string {
-	return cellsLine(edgeCells(edge, width), width);
-}
-
 /** How a header segment should stand out; the view maps tones to colours, batch mode ignores them. */
 export type Tone = "plain" | "dim" | "info" | "warn" | "alert";
 
@@ -195,6 +190,8 @@ export interface HeaderInfo {
 	/** tsprof's own resident set size, bytes. */
 	readonly selfRssBytes: number;
 	readonly filter: ViewFilter;
+	/** The source samples only these pids and what they start (`--pid`); empty or absent: all. */
+	readonly following?: readonly number[];
 	/** Seconds the function table covers. */
 	readonly windowS: number;
 	readonly paused: boolean;
@@ -262,6 +259,12 @@ export function headerLines(info: HeaderInfo): Segment[][] {
 			: segment(`filter: ${filters}`, "warn"),
 		segment(`  │  window ${Math.round(info.windowS)} s`, "dim"),
 	];
+	if (info.following && info.following.length > 0) {
+		status.unshift(
+			segment(`following pid ${info.following.join(",")} and descendants`, "info"),
+			segment("  │  "),
+		);
+	}
 	if (info.paused) status.push(segment("  │  "), segment("PAUSED", "alert"));
 	if (info.recording) {
 		status.push(

@@ -15,12 +15,12 @@ import {
 	decodeProfile,
 	encodeProfile,
 	encodeProfileRaw,
-} from "../source/output/pprof.js";
+} from "../../source/output/pprof.js";
 import {
 	type Frame,
 	KERNEL_MODULE,
 	type Profile,
-} from "../source/profile/model.js";
+} from "../../source/profile/model.js";
 
 const EXE = "/opt/work/ratio";
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";

@@ -5,13 +5,13 @@ import {
 	filterSamples,
 	KERNEL_ONLY_FRAME,
 	NO_STACK_FRAME,
-} from "../source/profile/aggregate.js";
+} from "../../source/profile/aggregate.js";
 import {
 	type Frame,
 	KERNEL_MODULE,
 	type Sample,
-} from "../source/profile/model.js";
-import { kernelFrame, userFrame } from "./helpers/frames.js";
+} from "../../source/profile/model.js";
+import { kernelFrame, userFrame } from "../helpers/frames.js";
 
 const EXE = "/usr/bin/app";
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";

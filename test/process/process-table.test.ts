@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { KernelEvent } from "../source/kernel/abi.js";
-import { Image, parseProcMaps } from "../source/process/image.js";
-import { ProcessTable } from "../source/process/process-table.js";
-import type { ProcReader, ProcSnapshot } from "../source/process/procfs.js";
+import type { KernelEvent } from "../../source/kernel/abi.js";
+import { Image, parseProcMaps } from "../../source/process/image.js";
+import { ProcessTable } from "../../source/process/process-table.js";
+import type { ProcReader, ProcSnapshot } from "../../source/process/procfs.js";
 
 /** A /proc with a fixed set of live processes. */
 function fakeProc(live: Record<number, Omit<ProcSnapshot, "pid">> = {}): ProcReader {

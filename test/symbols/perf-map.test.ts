@@ -4,8 +4,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { loadPerfMap, parsePerfMap, perfMapPath } from "../source/symbols/perf-map.js";
-import { PackedSymbols, type SymbolEntry, SymbolTable } from "../source/symbols/symbol-table.js";
+import { loadPerfMap, parsePerfMap, perfMapPath } from "../../source/symbols/perf-map.js";
+import { PackedSymbols, type SymbolEntry, SymbolTable } from "../../source/symbols/symbol-table.js";
 
 const V8_STYLE = [
 	"7f0000001000 40 LazyCompile:~foo /app/x.js:1",

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { KALLSYMS_HIDDEN, KernelSymbols, loadKallsyms, parseKallsyms } from "../source/symbols/kallsyms.js";
+import { KALLSYMS_HIDDEN, KernelSymbols, loadKallsyms, parseKallsyms } from "../../source/symbols/kallsyms.js";
 
 const SAMPLE = [
 	"ffffffff81000000 t startup_64",

@@ -1,20 +1,20 @@
-import "./ui/no-ci.js";
+import "../ui/no-ci.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { describe, test } from "node:test";
+import { afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
-import { type TopIo, type TopOptions, top } from "../source/commands/top.js";
-import { UserError } from "../source/errors.js";
-import { decodeProfile } from "../source/output/pprof.js";
+import { type TopIo, type TopOptions, top } from "../../source/commands/top.js";
+import { UserError } from "../../source/errors.js";
+import { decodeProfile } from "../../source/output/pprof.js";
 import {
 	batch,
 	FakeSource,
 	sample,
 	systemBatch,
 	user,
-} from "./ui/fake-source.js";
-import { FakeTtyIn, FakeTtyOut, until } from "./ui/fake-terminal.js";
+} from "../ui/fake-source.js";
+import { FakeTtyIn, FakeTtyOut, until } from "../ui/fake-terminal.js";
 
 const ENTER_ALT = "\u001B[?1049h";
 const LEAVE_ALT = "\u001B[?1049l";
@@ -45,7 +45,16 @@ function batchIo(over: Partial<TopIo> = {}) {
 	return { stdout, stderr, io };
 }
 
+/** Stops every top a test started, so one that failed midway leaves none running. */
+const stops = new Set<AbortController>();
+afterEach(() => {
+	for (const stop of stops) stop.abort();
+	stops.clear();
+});
+
 function ttyIo(over: Partial<TopIo> = {}) {
+	const stop = new AbortController();
+	stops.add(stop);
 	const stdout = new FakeTtyOut({ columns: 100, rows: 30 });
 	const stderr = new FakeTtyOut({ isTTY: false });
 	const stdin = new FakeTtyIn();
@@ -54,6 +63,7 @@ function ttyIo(over: Partial<TopIo> = {}) {
 		stderr: stderr as unknown as NodeJS.WriteStream,
 		stdin: stdin as unknown as NodeJS.ReadStream,
 		handleSignals: false,
+		signal: stop.signal,
 		...over,
 	};
 	return { stdout, stderr, stdin, io };
@@ -381,7 +391,7 @@ describe("top on a terminal", () => {
 
 	test("a crash restores the terminal, with or without CI", () => {
 		const child = fileURLToPath(
-			new URL("./ui/crash-child.ts", import.meta.url),
+			new URL("../ui/crash-child.ts", import.meta.url),
 		);
 		for (const ci of [undefined, "true"]) {
 			const env = { ...process.env, CI: ci };

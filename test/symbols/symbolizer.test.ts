@@ -4,9 +4,9 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { Image } from "../source/process/image.js";
-import { Symbolizer } from "../source/symbols/symbolizer.js";
-import { KernelSymbols } from "../source/symbols/kallsyms.js";
+import { Image } from "../../source/process/image.js";
+import { Symbolizer } from "../../source/symbols/symbolizer.js";
+import { KernelSymbols } from "../../source/symbols/kallsyms.js";
 
 let dir: string;
 const exes: Record<string, { path: string; sym: Record<string, bigint>; text: { offset: bigint; vaddr: bigint; size: bigint } }> = {};

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { after, before, describe, mock, test } from "node:test";
-import { ElfError, readElf } from "../source/symbols/elf-reader.js";
+import { ElfError, readElf } from "../../source/symbols/elf-reader.js";
 
 // Fixed so that a failure names a case that can be replayed.
 const SEED = 0x7e5f_0001;

@@ -4,22 +4,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { type ReportOptions, report } from "../source/commands/report.js";
-import { UserError } from "../source/errors.js";
-import { formatFolded } from "../source/output/folded.js";
-import { encodeProfile, encodeProfileRaw } from "../source/output/pprof.js";
+import { type ReportOptions, report } from "../../source/commands/report.js";
+import { UserError } from "../../source/errors.js";
+import { formatFolded } from "../../source/output/folded.js";
+import { encodeProfile, encodeProfileRaw } from "../../source/output/pprof.js";
 import {
 	formatReportText,
 	shortenPath,
 	table,
-} from "../source/output/report-text.js";
-import { aggregate } from "../source/profile/aggregate.js";
+} from "../../source/output/report-text.js";
+import { aggregate } from "../../source/profile/aggregate.js";
 import {
 	type Frame,
 	KERNEL_MODULE,
 	type Profile,
-} from "../source/profile/model.js";
-import { kernelFrame, userFrame } from "./helpers/frames.js";
+} from "../../source/profile/model.js";
+import { kernelFrame, userFrame } from "../helpers/frames.js";
 
 const EXE = "/tmp/tsprof-acc.abc123/wl/ratio";
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";

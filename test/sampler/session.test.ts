@@ -4,13 +4,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { decodeDrain } from "../source/kernel/abi.js";
-import type { LiveBatch } from "../source/profile/live.js";
-import type { ProcReader } from "../source/process/procfs.js";
-import { SamplerSession } from "../source/sampler/session.js";
-import { Symbolizer } from "../source/symbols/symbolizer.js";
-import { buildDrain, commRecord, fakeKernel, forkRecord, listUnwinder, mmap2Record } from "./helpers/drain-builder.js";
-import { KernelSymbols } from "../source/symbols/kallsyms.js";
+import { decodeDrain } from "../../source/kernel/abi.js";
+import type { LiveBatch } from "../../source/profile/live.js";
+import type { ProcReader } from "../../source/process/procfs.js";
+import { SamplerSession } from "../../source/sampler/session.js";
+import { Symbolizer } from "../../source/symbols/symbolizer.js";
+import { buildDrain, commRecord, fakeKernel, forkRecord, listUnwinder, mmap2Record } from "../helpers/drain-builder.js";
+import { KernelSymbols } from "../../source/symbols/kallsyms.js";
 
 const noProc: ProcReader = { listPids: () => [], read: () => undefined, exists: () => false };
 let dir: string;
@@ -21,7 +21,7 @@ let text: { offset: bigint; vaddr: bigint; size: bigint };
 before(() => {
 	dir = mkdtempSync(join(tmpdir(), "tsprof-session-"));
 	exe = join(dir, "named");
-	execFileSync("gcc", ["-O1", "-g", "-fno-omit-frame-pointer", "-no-pie", "-o", exe, join(import.meta.dirname, "fixtures", "named.c")]);
+	execFileSync("gcc", ["-O1", "-g", "-fno-omit-frame-pointer", "-no-pie", "-o", exe, join(import.meta.dirname, "..", "fixtures", "named.c")]);
 	sym = {};
 	for (const line of execFileSync("nm", [exe], { encoding: "utf8" }).split("\n")) {
 		const [addr, , name] = line.split(" ");
