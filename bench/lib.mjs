@@ -65,17 +65,26 @@ atExit(() => {
 });
 
 /**
+ * @typedef {{ code: number | null, signal: string | null, stdout: string, stderr: string }} Done
+ * @typedef {import("node:child_process").ChildProcess & { done: Promise<Done> }} Started
+ */
+
+/**
  * Starts `cmd` in its own process group, killed at exit if still running.
  * `child.done` resolves to { code, signal, stdout, stderr } (captured when
  * `capture` is set, else inherited or ignored per `stdio`).
+ * @param {string} cmd
+ * @param {readonly string[]} [args]
+ * @param {{ capture?: boolean, stdio?: import("node:child_process").StdioOptions, env?: Record<string, string>, cwd?: string }} [options]
+ * @returns {Started}
  */
-export function start(cmd, args = [], { capture = false, stdio, env, cwd } = {}) {
-	const child = spawn(cmd, args, {
+export function start(cmd, args = [], { capture = false, stdio = undefined, env = undefined, cwd = undefined } = {}) {
+	const child = /** @type {Started} */ (spawn(cmd, args, {
 		detached: true,
 		stdio: stdio ?? (capture ? ["ignore", "pipe", "pipe"] : ["ignore", "ignore", "ignore"]),
 		env: env ? { ...process.env, ...env } : process.env,
 		cwd,
-	});
+	}));
 	live.add(child);
 	let stdout = "";
 	let stderr = "";
@@ -104,7 +113,12 @@ export function start(cmd, args = [], { capture = false, stdio, env, cwd } = {})
  * that falls behind on a busy machine cannot take the machine with it.
  * Resolves to { code, stdout, stderr, killedFor } (killedFor: a reason, or undefined).
  */
-export async function runWatched(cmd, args, { deadlineS, maxRssBytes = 2 ** 31 } = {}) {
+/**
+ * @param {string} cmd
+ * @param {readonly string[]} args
+ * @param {{ deadlineS?: number, maxRssBytes?: number }} [options]
+ */
+export async function runWatched(cmd, args, { deadlineS = undefined, maxRssBytes = 2 ** 31 } = {}) {
 	const child = start(cmd, args, { capture: true });
 	let killedFor;
 	const t0 = performance.now();
@@ -145,18 +159,22 @@ export async function stop(child, signal = "SIGINT", graceMs = 30_000) {
  * Runs `cmd` to its end and returns its output and the CPU time (user +
  * system, seconds) of it and every descendant it waited for: a shell that
  * waits for the command reads its own cutime/cstime from /proc afterwards.
+ * @param {string} cmd
+ * @param {readonly string[]} [args]
+ * @param {{ env?: Record<string, string>, cwd?: string }} [options]
+ * @returns {Promise<{ code: number, stdout: string, stderr: string, cpuS: number, wallS: number }> & { child: Started }}
  */
 export function timed(cmd, args = [], options = {}) {
 	const script = '"$@"; rc=$?; read -r -a s </proc/$$/stat; echo "TIMED $rc ${s[15]} ${s[16]}" >&2';
 	const t0 = performance.now();
 	const child = start("bash", ["-c", script, "timed", cmd, ...args], { ...options, capture: true });
-	const result = child.done.then(({ stdout, stderr }) => {
+	const result = /** @type {Promise<{ code: number, stdout: string, stderr: string, cpuS: number, wallS: number }> & { child: Started }} */ (child.done.then(({ stdout, stderr }) => {
 		const wallS = (performance.now() - t0) / 1000;
 		const at = stderr.lastIndexOf("TIMED ");
 		if (at < 0) return { code: -1, stdout, stderr, cpuS: Number.NaN, wallS };
 		const [code, cutime, cstime] = stderr.slice(at + 6).trim().split(" ").map(Number);
 		return { code, stdout, stderr: stderr.slice(0, at), cpuS: (cutime + cstime) / clockTicks(), wallS };
-	});
+	}));
 	// The shell, whose tree holds the command while it runs (see armed).
 	result.child = child;
 	return result;
@@ -187,13 +205,14 @@ export function processTree(pid) {
 }
 
 /** Fields of /proc/PID/stat after the command name (state is [0], ppid [1]). */
+/** @returns {number[] | undefined} the fields after the command name, the state as NaN */
 function statFields(pid) {
 	try {
 		const text = readFileSync(`/proc/${pid}/stat`, "utf8");
 		return text
 			.slice(text.lastIndexOf(")") + 2)
 			.split(" ")
-			.map((f, i) => (i === 0 ? f : Number(f)));
+			.map((f, i) => (i === 0 ? Number.NaN : Number(f)));
 	} catch {
 		return undefined;
 	}

@@ -50,6 +50,7 @@ const dir = tempDir();
 const busy = burners(dir);
 await sleep(1000);
 
+/** @param {number[]} cpu @param {readonly number[]} window [from, to] in seconds */
 const percent = (cpu, [a, b]) => ((cpu[b] - cpu[a]) / (b - a)) * 100;
 const rows = [];
 for (let r = 1; r <= runs; r++) {
@@ -58,6 +59,7 @@ for (let r = 1; r <= runs; r++) {
 	const theirs = noPerf ? undefined : tmuxSession(`tsprof-bench-perftop-${tag}`, "perf top -F 99 -g");
 	const t0 = performance.now();
 	const pids = [ours.panePid(), theirs?.panePid()];
+	/** @type {[number[], number[]]} */
 	const cpu = [[], []];
 	const rss = [0, 0];
 	for (let t = 0; t <= seconds; t++) {
