@@ -156,6 +156,8 @@ export function loadPerfMap(path: string, options: PerfMapLoadOptions = {}): Per
 
 /** Chunks of entries kept at once before the newest are merged: lookups walk them all. */
 const MAX_CHUNKS = 8;
+/** Bytes of the file's start compared at each read. */
+const HEAD_BYTES = 64;
 
 /**
  * One process's perf map, read incrementally: each {@link refresh} parses
@@ -169,6 +171,8 @@ export class PerfMapFile {
 	private readonly allowedUids?: readonly number[];
 	private readonly maxBytes: number;
 	private identity = "";
+	/** The file's first bytes when first read: a file replaced under the same inode differs there. */
+	private head = Buffer.alloc(0);
 	/** Bytes consumed: up to the end of the last complete line read. */
 	private offset = 0;
 	private nextLine = 1;
@@ -208,7 +212,8 @@ export class PerfMapFile {
 		const { fd, stat } = opened;
 		try {
 			const identity = `${stat.dev}:${stat.ino}`;
-			if (identity !== this.identity || stat.size < this.offset) {
+			const sameHead = this.head.length === 0 || readRange(fd, 0, this.head.length).equals(this.head);
+			if (identity !== this.identity || stat.size < this.offset || !sameHead) {
 				if (this.identity !== "") this.restarts++;
 				this.clear();
 				this.identity = identity;
@@ -221,6 +226,7 @@ export class PerfMapFile {
 			const last = bytes.lastIndexOf(0x0a);
 			if (last < 0) return;
 			const text = bytes.toString("utf8", 0, last + 1);
+			if (this.offset === 0) this.head = Buffer.from(bytes.subarray(0, Math.min(HEAD_BYTES, last + 1)));
 			this.offset += last + 1;
 			const parsed = parsePerfMapLines(text, this.nextLine);
 			this.nextLine += parsed.lines;
@@ -236,6 +242,7 @@ export class PerfMapFile {
 
 	private clear(): void {
 		this.identity = "";
+		this.head = Buffer.alloc(0);
 		this.offset = 0;
 		this.nextLine = 1;
 		this.chunks = [];
