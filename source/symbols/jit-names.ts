@@ -4,6 +4,7 @@
  * CPython's `py::fib:/app/x.py` becomes `fib` in `/app/x.py`. Names of
  * other runtimes are kept as written.
  */
+import { fileURLToPath } from "node:url";
 
 /** A JIT function's name, and the script it comes from when the entry says. */
 export interface JitName {
@@ -19,12 +20,22 @@ const V8 = /^(?:JS|LazyCompile|Function|Script|Eval):[*~^+-]?(.*)$/s;
 const LOCATION = /^(.*?)(?::\d+){1,2}$/s;
 const PYTHON = "py::";
 
+/** An ES module's script is a file: URL; the module is its path, as for a CommonJS script. */
+function scriptPath(location: string): string {
+	if (!location.startsWith("file://")) return location;
+	try {
+		return fileURLToPath(location);
+	} catch {
+		return location;
+	}
+}
+
 /** Splits a V8 `name location` tail; the location is the last space-separated word. */
 function v8(rest: string): JitName {
 	const space = rest.lastIndexOf(" ");
 	const name = (space < 0 ? rest : rest.slice(0, space)).trim();
 	const location = space < 0 ? "" : rest.slice(space + 1);
-	const file = LOCATION.exec(location)?.[1] ?? location;
+	const file = scriptPath(LOCATION.exec(location)?.[1] ?? location);
 	if (space < 0) return { name: name || "(anonymous)" };
 	return { name: name || "(anonymous)", ...(file ? { module: file } : {}) };
 }

@@ -6,7 +6,7 @@ import { Reason, reasonOfName, unknownKind, unknownName } from "../../source/sym
 test("V8 names lose their tier mark and prefix; the script is the module", () => {
 	assert.deepEqual(jitName("JS:*jsHotAlpha /work/jit.js:8:20"), { name: "jsHotAlpha", module: "/work/jit.js" });
 	assert.deepEqual(jitName("JS:~jsHotBeta /work/jit.js:13:19"), { name: "jsHotBeta", module: "/work/jit.js" });
-	assert.deepEqual(jitName("JS:^baseline file:///a/b.mjs:1:2"), { name: "baseline", module: "file:///a/b.mjs" });
+	assert.deepEqual(jitName("JS:^baseline file:///a/b%20c.mjs:1:2"), { name: "baseline", module: "/a/b c.mjs" });
 	assert.deepEqual(jitName("LazyCompile:~foo /app/x.js:1"), { name: "foo", module: "/app/x.js" });
 	assert.deepEqual(jitName("JS:~ node:internal/main/run_main_module:1:1"), { name: "(anonymous)", module: "node:internal/main/run_main_module" });
 	assert.deepEqual(jitName("JS:*noLocation"), { name: "noLocation" });
