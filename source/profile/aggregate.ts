@@ -63,9 +63,10 @@ export const KERNEL_ONLY_FRAME: Frame = Object.freeze({
  * read), so that the self column still sums to the total.
  */
 export const NO_STACK_FRAME: Frame = Object.freeze({
-	name: "[unknown] (no stack)",
+	name: "[unknown] (stack truncated: no stack was read)",
 	module: "[unknown]",
 	kernel: false,
+	unknownReason: "stack truncated: no stack was read",
 });
 
 /**
