@@ -63,8 +63,6 @@ export class Symbolizer {
 	private readonly demangle: (mangled: string) => string | undefined;
 	private vdso?: FileResult;
 	private readonly jit: JitSymbols;
-	/** One frame object per truncation reason, so that stacks ending in one merge. */
-	private readonly truncated = new Map<string, Frame>();
 	private fileHits = 0;
 	private fileMisses = 0;
 	private fileErrors = 0;
@@ -140,21 +138,6 @@ export class Symbolizer {
 		if (cached) return cached;
 		const frame = this.nameInMapping(pid, m, ip, returnAddress);
 		if (frames.size < 65536) frames.set(ip, frame);
-		return frame;
-	}
-
-	/**
-	 * The outermost frame of a stack whose walk stopped early, saying why
-	 * (the depth limit, a frame without a frame pointer, a stack that could
-	 * not be copied): the unwinder appends it, so the loss shows.
-	 */
-	truncatedFrame(why: string, module = "[unknown]"): Frame {
-		let frame = this.truncated.get(`${module}\0${why}`);
-		if (!frame) {
-			const reason = Reason.truncated(why);
-			frame = { name: unknownName(undefined, reason), module, kernel: false, unknownReason: reason };
-			this.truncated.set(`${module}\0${why}`, frame);
-		}
 		return frame;
 	}
 

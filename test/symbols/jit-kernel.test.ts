@@ -28,7 +28,7 @@ after(async () => {
 const named = (r: Awaited<ReturnType<typeof reportJson>>, re: RegExp) => r.functions.filter((f) => re.test(f.name)).reduce((n, f) => n + f.total, 0);
 
 test("node --perf-basic-prof: its JavaScript functions are named, in their script, in their 2:1 proportion", { skip }, async () => {
-	const p = scratch.start(process.execPath, ["--perf-basic-prof", burner, "8"]);
+	const p = scratch.start(process.execPath, ["--perf-basic-prof", burner, "60"]);
 	await waitForLines(p, 1);
 	await new Promise((r) => setTimeout(r, 1000));
 	const file = join(scratch.dir, "node.pb.gz");
@@ -41,6 +41,7 @@ test("node --perf-basic-prof: its JavaScript functions are named, in their scrip
 	assert.equal(beta.module, burner);
 	const share = alpha.total / (alpha.total + beta.total);
 	assert.ok(share > 0.5 && share < 0.8, `alpha's share ${share}`);
+	p.child.kill("SIGKILL");
 	fs.rmSync(`/tmp/perf-${p.pid}.map`, { force: true });
 });
 
@@ -48,7 +49,7 @@ test("planted perf maps are refused (another user's, a symlink, world-writable);
 	// Node without --perf-basic-prof writes no map: each of these gets one planted.
 	const procs = await Promise.all(
 		["owner", "symlink", "writable", "trusted"].map(async (kind) => {
-			const p = scratch.start(process.execPath, [burner, "8"]);
+			const p = scratch.start(process.execPath, [burner, "60"]);
 			await waitForLines(p, 1);
 			return { kind, pid: p.pid };
 		}),
@@ -88,4 +89,5 @@ test("planted perf maps are refused (another user's, a symlink, world-writable);
 		assert.ok(reasons.length > 0, `pid ${pid} (${kind}) has JIT frames: ${r.functions.slice(0, 5).map((f) => f.name)}`);
 		for (const reason of reasons) assert.match(reason, why);
 	}
+	for (const p of procs) process.kill(p.pid, "SIGKILL");
 });

@@ -43,13 +43,3 @@ test("reasons: every kind round-trips through a frame's name", () => {
 	assert.equal(reasonOfName("main"), undefined);
 	assert.equal(unknownKind("something else"), undefined);
 });
-
-test("a truncated stack's marker frame: one object per reason, in the vocabulary", async () => {
-	const { Symbolizer } = await import("../../source/symbols/symbolizer.js");
-	const { KernelSymbols } = await import("../../source/symbols/kallsyms.js");
-	const s = new Symbolizer({ loadKernelSymbols: () => new KernelSymbols(0n, []) });
-	const a = s.truncatedFrame("depth limit of 127 frames");
-	assert.equal(a, s.truncatedFrame("depth limit of 127 frames"));
-	assert.equal(a.name, "[unknown] (stack truncated: depth limit of 127 frames)");
-	assert.equal(unknownKind(a.unknownReason ?? ""), "truncated");
-});
