@@ -51,8 +51,10 @@ export function resolveCommand(command: string, env: NodeJS.ProcessEnv): string 
 }
 
 /**
- * The environment of a launched command: Node writes a perf map
- * (`--perf-basic-prof` through NODE_OPTIONS), and CPython 3.12 and later
+ * The environment of a launched command: Node writes a perf map of its
+ * JavaScript functions (`--perf-basic-prof-only-functions` through
+ * NODE_OPTIONS; the full `--perf-basic-prof` also leaves a V8 log file in
+ * the working directory on Node 20), and CPython 3.12 and later
  * turn on its perf trampolines (PYTHONPERFSUPPORT=1). Both reach the
  * command's descendants too; other programs ignore them.
  */
@@ -60,7 +62,7 @@ export function launchEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 	const nodeOptions = env.NODE_OPTIONS ?? "";
 	return {
 		...env,
-		NODE_OPTIONS: /--perf-(basic-)?prof/.test(nodeOptions) ? nodeOptions : `${nodeOptions} --perf-basic-prof`.trim(),
+		NODE_OPTIONS: /--perf-(basic-)?prof/.test(nodeOptions) ? nodeOptions : `${nodeOptions} --perf-basic-prof-only-functions`.trim(),
 		PYTHONPERFSUPPORT: env.PYTHONPERFSUPPORT ?? "1",
 	};
 }

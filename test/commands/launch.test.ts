@@ -19,9 +19,9 @@ before(() => {
 after(() => scratch?.cleanup());
 
 test("the launched environment asks node and python for perf maps, keeping the user's options", () => {
-	assert.equal(launchEnv({}).NODE_OPTIONS, "--perf-basic-prof");
-	assert.equal(launchEnv({ NODE_OPTIONS: "--max-old-space-size=64" }).NODE_OPTIONS, "--max-old-space-size=64 --perf-basic-prof");
-	assert.equal(launchEnv({ NODE_OPTIONS: "--perf-basic-prof-only-functions" }).NODE_OPTIONS, "--perf-basic-prof-only-functions");
+	assert.equal(launchEnv({}).NODE_OPTIONS, "--perf-basic-prof-only-functions");
+	assert.equal(launchEnv({ NODE_OPTIONS: "--max-old-space-size=64" }).NODE_OPTIONS, "--max-old-space-size=64 --perf-basic-prof-only-functions");
+	assert.equal(launchEnv({ NODE_OPTIONS: "--perf-basic-prof" }).NODE_OPTIONS, "--perf-basic-prof");
 	assert.equal(launchEnv({}).PYTHONPERFSUPPORT, "1");
 	assert.equal(launchEnv({ PYTHONPERFSUPPORT: "0" }).PYTHONPERFSUPPORT, "0");
 });

@@ -27,8 +27,10 @@ after(async () => {
 
 const named = (r: Awaited<ReturnType<typeof reportJson>>, re: RegExp) => r.functions.filter((f) => re.test(f.name)).reduce((n, f) => n + f.total, 0);
 
-test("node --perf-basic-prof: its JavaScript functions are named, in their script, in their 2:1 proportion", { skip }, async () => {
-	const p = scratch.start(process.execPath, ["--perf-basic-prof", burner, "60"]);
+// --perf-basic-prof-only-functions: the same map entries for functions, and
+// no V8 log file left in the working directory.
+test("node --perf-basic-prof-only-functions: its JavaScript functions are named, in their script, in their 2:1 proportion", { skip }, async () => {
+	const p = scratch.start(process.execPath, ["--perf-basic-prof-only-functions", burner, "60"]);
 	await waitForLines(p, 1);
 	await new Promise((r) => setTimeout(r, 1000));
 	const file = join(scratch.dir, "node.pb.gz");
