@@ -31,6 +31,8 @@ const needs = [
 	{ pkg: "python3", ok: () => onPath("python3") },
 	// Symbols of the stripped libc and ld.so, found by build-id.
 	{ pkg: "libc6-dbg", ok: () => existsSync("/usr/share/doc/libc6-dbg") },
+	// MiniDebugInfo (.gnu_debugdata) is xz-compressed; tsprof runs `xz -dc`.
+	{ pkg: "xz-utils", ok: () => onPath("xz") },
 ];
 
 function onPath(cmd) {

@@ -11,8 +11,8 @@ import { UserError } from "./errors.js";
 
 const help = `
   Usage
-    $ tsprof top [--pid N]... [-F HZ] [-d SECONDS] [-n COUNT] [--record FILE] [--input FILE]
-    $ tsprof record -o FILE [--duration SECONDS] [-F HZ] [--pid N]...
+    $ tsprof top [--pid N]... [-F HZ] [-d SECONDS] [-n COUNT] [--record FILE] [--input FILE] [-- COMMAND...]
+    $ tsprof record -o FILE [--duration SECONDS] [-F HZ] [--pid N]... [-- COMMAND...]
     $ tsprof report FILE [--json | --folded] [--pid N]... [--comm NAME]... [--top N]
     $ tsprof --version     version, kernel features and addon, in one line for bug reports
 
@@ -28,6 +28,9 @@ const help = `
     --json, --folded     report formats (default: a table)
     --comm NAME          report: only processes with this command name (repeatable)
     --top N              report: rows per list
+    -- COMMAND...        start COMMAND and profile it and its descendants (record
+                         stops when it exits); node and python >= 3.12 are told
+                         to write perf maps, so JavaScript and Python are named
 
   tsprof needs root (or CAP_BPF and CAP_PERFMON) and a kernel >= 5.8 with BTF.
 `;
@@ -62,13 +65,18 @@ function positiveNumber(name: string, v: number | undefined): void {
 
 async function main(): Promise<void> {
 	const cli = meow(help, { importMeta: import.meta, flags, allowUnknownFlags: true, autoHelp: true, autoVersion: false });
-	const [command, ...rest] = cli.input;
+	// Everything after the first `--` is a command to launch; meow lists it among the input.
+	const dashdash = process.argv.indexOf("--", 2);
+	const launchArgs = dashdash < 0 ? [] : process.argv.slice(dashdash + 1);
+	const [command, ...rest] = cli.input.slice(0, cli.input.length - launchArgs.length);
 	const own = process.argv.slice(2);
 	if ((own.includes("--") ? own.slice(0, own.indexOf("--")) : own).includes("--version")) {
 		const { gatherVersionFacts, versionLine } = await import("./commands/version.js");
-		process.stdout.write(`${versionLine(gatherVersionFacts(cli.pkg.version ?? "unknown"))}\n`);
+		process.stdout.write(`${versionLine(gatherVersionFacts(cli.pkg.version ?? "unknown"))}
+`);
 		return;
 	}
+	if (dashdash >= 0 && launchArgs.length === 0) throw new UserError("'--' needs a command after it", 2);
 	if (!command) {
 		cli.showHelp(0);
 		return;
@@ -108,6 +116,7 @@ async function main(): Promise<void> {
 	switch (command) {
 		case "report": {
 			if (rest.length !== 1) throw new UserError("usage: tsprof report FILE [--json | --folded]", 2);
+			if (launchArgs.length > 0) throw new UserError("report does not start commands ('--')", 2);
 			if (f.json && f.folded) throw new UserError("choose one of --json and --folded", 2);
 			const { report } = await import("./commands/report.js");
 			await report({
@@ -124,6 +133,9 @@ async function main(): Promise<void> {
 			if (rest.length > 0) throw new UserError(`unexpected argument '${rest[0]}'`, 2);
 			if (!f.output) throw new UserError("record needs -o FILE", 2);
 			if (!(Number.isFinite(f.minBlock) && f.minBlock >= 0)) throw new UserError("--min-block must be a number of microseconds >= 0", 2);
+			const { resolveCommand, launchEnv } = await import("./commands/launch.js");
+			// A command that cannot start fails before anything is armed.
+			if (launchArgs.length > 0) resolveCommand(launchArgs[0], launchEnv(process.env));
 			const { preflight } = await import("./kernel/preflight.js");
 			preflight();
 			const { loadKernel } = await import("./kernel/addon.js");
@@ -137,6 +149,7 @@ async function main(): Promise<void> {
 					pids: f.pid,
 					...(f.offCpu ? { offCpu: { minBlockUs: f.minBlock } } : {}),
 					stderr: process.stderr,
+					...(launchArgs.length > 0 ? { command: launchArgs } : {}),
 				},
 				{ kernel: loadKernel(), proc: new ProcFs() },
 			);
@@ -144,6 +157,7 @@ async function main(): Promise<void> {
 		}
 		case "top": {
 			if (rest.length > 0) throw new UserError(`unexpected argument '${rest[0]}'`, 2);
+			if (launchArgs.length > 0 && f.input) throw new UserError("choose one of --input and -- COMMAND", 2);
 			// React's development build costs several times the CPU per frame;
 			// it is chosen when react is first imported, which is below.
 			process.env.NODE_ENV ??= "production";
@@ -155,6 +169,7 @@ async function main(): Promise<void> {
 				record: f.record,
 				iterations: f.iterations,
 				input: f.input,
+				...(launchArgs.length > 0 ? { command: launchArgs } : {}),
 			});
 			return;
 		}

@@ -11,6 +11,7 @@ import { encodeProfile } from "../output/pprof.js";
 import { ProfileAccumulator } from "../profile/accumulator.js";
 import type { ProcReader } from "../process/procfs.js";
 import { SamplerSession } from "../sampler/session.js";
+import { describeExit, launch } from "./launch.js";
 
 /** What `record` was asked to do. */
 export interface RecordOptions {
@@ -22,6 +23,8 @@ export interface RecordOptions {
 	/** Record blocked time instead of CPU samples. */
 	readonly offCpu?: { readonly minBlockUs: number };
 	readonly stderr: NodeJS.WriteStream;
+	/** `-- COMMAND ARGS...`: start it, record it and its descendants, stop when it exits. */
+	readonly command?: readonly string[];
 }
 
 /** The kernel and /proc to record from. */
@@ -49,15 +52,23 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 		if (!parts.proc.exists(pid)) throw new UserError(`no process with pid ${pid}`);
 	}
 	const out = options.stderr;
-	const session = await SamplerSession.start(
-		{ kernel: parts.kernel, proc: parts.proc },
-		{
-			frequencyHz: options.frequencyHz,
-			pids: options.pids,
-			...(options.offCpu ? { cpuSamples: false, offCpu: options.offCpu } : {}),
-		},
-		cpus().length,
-	);
+	// Started before the probes, released once they are armed.
+	const launched = options.command ? launch(options.command) : undefined;
+	let session: SamplerSession;
+	try {
+		session = await SamplerSession.start(
+			{ kernel: parts.kernel, proc: parts.proc },
+			{
+				frequencyHz: options.frequencyHz,
+				pids: launched ? [...options.pids, launched.pid] : options.pids,
+				...(options.offCpu ? { cpuSamples: false, offCpu: options.offCpu } : {}),
+			},
+			cpus().length,
+		);
+	} catch (error) {
+		launched?.kill();
+		throw error;
+	}
 	const startTimeMs = Date.now();
 	const acc = new ProfileAccumulator();
 	session.subscribe((batch) => acc.add(options.offCpu ? (batch.offCpu ?? []) : batch.samples));
@@ -103,6 +114,8 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 		};
 		process.on("SIGINT", stop);
 		process.on("SIGTERM", stop);
+		void launched?.exited.then(stop);
+		launched?.release();
 		if (options.durationS !== undefined) timers.push(setTimeout(stop, options.durationS * 1000));
 		timers.push(setInterval(progress, out.isTTY ? 1000 : 5000));
 		// Checkpoints: every 5 s, unless encoding takes so long that they would
@@ -140,4 +153,13 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 		);
 	}
 	if (drainError) out.write(`tsprof: warning: a drain failed: ${drainError.message}\n`);
+	if (launched) {
+		// Stopped by --duration or a signal: the command keeps running, as under perf record.
+		const ended = await Promise.race([launched.exited, new Promise<undefined>((r) => setTimeout(r, 0))]);
+		if (ended) {
+			const { line, exitCode } = describeExit(launched.name, ended);
+			out.write(`tsprof: ${line}\n`);
+			process.exitCode = exitCode;
+		}
+	}
 }

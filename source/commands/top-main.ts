@@ -16,6 +16,8 @@ const TOP_EARLY_DRAIN_MS = 100;
 export interface TopMainOptions extends TopOptions {
 	/** Replay this recording instead of sampling. */
 	readonly input?: string;
+	/** `-- COMMAND ARGS...`: start it and profile it and its descendants. */
+	readonly command?: readonly string[];
 }
 
 export async function runTop(options: TopMainOptions): Promise<void> {
@@ -32,21 +34,32 @@ export async function runTop(options: TopMainOptions): Promise<void> {
 		for (const pid of options.pids) if (!proc.exists(pid)) throw new UserError(`no process with pid ${pid}`);
 		const { loadKernel } = await import("../kernel/addon.js");
 		const { SamplerSession } = await import("../sampler/session.js");
+		const { launch } = await import("./launch.js");
+		// Started before the probes, released once they are armed; top owns the terminal.
+		const launched = options.command ? launch(options.command, { quiet: true }) : undefined;
 		// top flushes at every refresh, which paces the drains; the interval is
 		// only a bound, for long refresh delays (the side-band rings hold about
 		// 1.5 s of 1,000 process starts a second, and a storm shortens it).
-		// --pid follows the processes and their descendants, as record does.
-		source = await SamplerSession.start(
-			{ kernel: loadKernel(), proc },
-			{
-				frequencyHz: options.frequencyHz,
-				drainIntervalMs: TOP_DRAIN_INTERVAL_MS,
-				earlyDrainMs: TOP_EARLY_DRAIN_MS,
-				pids: options.pids,
-			},
-			cpus().length,
-		);
-		await top({ ...options, pids: [], following: options.pids }, source);
+		// --pid follows the processes and their descendants, as record does;
+		// a launched command is followed the same way.
+		const following = launched ? [launched.pid] : options.pids;
+		try {
+			source = await SamplerSession.start(
+				{ kernel: loadKernel(), proc },
+				{
+					frequencyHz: options.frequencyHz,
+					drainIntervalMs: TOP_DRAIN_INTERVAL_MS,
+					earlyDrainMs: TOP_EARLY_DRAIN_MS,
+					pids: following,
+				},
+				cpus().length,
+			);
+		} catch (error) {
+			launched?.kill();
+			throw error;
+		}
+		launched?.release();
+		await top({ ...options, pids: [], following }, source);
 		return;
 	}
 	await top(options, source);

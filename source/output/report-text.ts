@@ -4,6 +4,7 @@
  */
 import type { Aggregate } from "../profile/aggregate.js";
 import type { Profile } from "../profile/model.js";
+import { reasonOfName, type UnknownKind, unknownKind } from "../symbols/unknown.js";
 
 /** The profile-wide figures a report shows beside the aggregate. */
 export type ReportHeader = Pick<
@@ -44,6 +45,10 @@ export interface ReportJson {
 		readonly module: string;
 		readonly self: number;
 		readonly total: number;
+		/** For a frame that could not be named: why (the text in its name's parentheses)... */
+		readonly unknownReason?: string;
+		/** ...and the kind of reason, from a short fixed list. */
+		readonly unknownKind?: UnknownKind;
 	}[];
 }
 
@@ -73,12 +78,18 @@ export function reportJson(
 			exe: p.exe,
 			samples: p.samples,
 		})),
-		functions: functions.map((f) => ({
-			name: f.name,
-			module: f.module,
-			self: f.self,
-			total: f.total,
-		})),
+		functions: functions.map((f) => {
+			const reason = reasonOfName(f.name);
+			const kind = reason === undefined ? undefined : unknownKind(reason);
+			return {
+				name: f.name,
+				module: f.module,
+				self: f.self,
+				total: f.total,
+				...(reason === undefined ? {} : { unknownReason: reason }),
+				...(kind === undefined ? {} : { unknownKind: kind }),
+			};
+		}),
 	};
 }
 

@@ -10,7 +10,7 @@ export interface Mapping {
 	readonly end: bigint;
 	/** File offset of `start`. */
 	readonly pgoff: bigint;
-	/** As the kernel named it; may end in " (deleted)", or be "[vdso]". */
+	/** As the kernel named it; may end in " (deleted)", or be "[vdso]", or "//anon" for anonymous memory. */
 	readonly path: string;
 	readonly buildId?: string;
 	/**
@@ -80,15 +80,20 @@ export class Image {
 	}
 }
 
-/** Parses /proc/PID/maps text, keeping file-backed executable mappings. */
+/** How perf's side-band names anonymous memory, and how tsprof names it when read from /proc. */
+export const ANON_PATH = "//anon";
+
+/**
+ * Parses /proc/PID/maps text, keeping executable mappings: file-backed ones,
+ * and anonymous ones (JIT code), as {@link ANON_PATH}.
+ */
 export function parseProcMaps(text: string): Image {
 	const image = new Image();
 	for (const line of text.split("\n")) {
 		// 55d0c000-55d0d000 r-xp 00001000 08:01 1234   /usr/bin/cat
 		const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) ([0-9a-f]+):([0-9a-f]+) (\d+)\s*(.*)$/.exec(line);
 		if (!m || m[3][2] !== "x") continue;
-		const path = m[8];
-		if (!path) continue;
+		const path = m[8] || ANON_PATH;
 		const fileKey = fileKeyOf(undefined, { major: Number.parseInt(m[5], 16), minor: Number.parseInt(m[6], 16), ino: BigInt(m[7]) });
 		image.add({ start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), pgoff: BigInt(`0x${m[4]}`), path, fileKey });
 	}

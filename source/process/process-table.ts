@@ -11,7 +11,7 @@
 import { LRUCache } from "lru-cache";
 import type { KernelEvent } from "../kernel/abi.js";
 import type { SidebandRecord } from "../kernel/perf-records.js";
-import { fileKeyOf, Image } from "./image.js";
+import { ANON_PATH, fileKeyOf, Image } from "./image.js";
 import type { ProcReader } from "./procfs.js";
 import { processKey } from "../profile/process-key.js";
 
@@ -153,7 +153,7 @@ export class ProcessTable {
 					fileKey: fileKeyOf(r.buildId, r.dev),
 				});
 				// The ELF loader maps the binary first, then its interpreter.
-				if (this.fresh.has(image) && r.filename.startsWith("/")) {
+				if (this.fresh.has(image) && r.filename.startsWith("/") && r.filename !== ANON_PATH) {
 					image.exe = r.filename;
 					this.fresh.delete(image);
 				}

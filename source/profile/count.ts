@@ -29,9 +29,10 @@ export const KERNEL_ONLY_FRAME: Frame = Object.freeze({
 
 /** Stands in for a sample that carries no frame at all, so self still sums to the samples. */
 export const NO_STACK_FRAME: Frame = Object.freeze({
-	name: "[unknown] (no stack)",
+	name: "[unknown] (stack truncated: no stack was read)",
 	module: "[unknown]",
 	kernel: false,
+	unknownReason: "stack truncated: no stack was read",
 });
 
 const KERNEL_ONLY: readonly Frame[] = Object.freeze([KERNEL_ONLY_FRAME]);
@@ -57,7 +58,7 @@ export function functionKey(frame: Frame): FunctionKey {
 /**
  * The frames a stack is counted with, never empty: kernel frames dropped
  * when hidden, a stack left empty by that counted as `[kernel]`, and a
- * stack that had no frame at all as `[unknown] (no stack)`. Returns `frames`
+ * stack that had no frame at all as `[unknown] (stack truncated: no stack was read)`. Returns `frames`
  * itself when nothing changes.
  */
 export function countedFrames(

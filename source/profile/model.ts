@@ -19,6 +19,8 @@ export interface Frame {
 	readonly buildId?: string;
 	/** The mapping that holds `address`: start, limit (exclusive) and file offset. */
 	readonly mapping?: MappingRange;
+	/** Why the frame could not be named (the text in its name's parentheses); unset for named frames. */
+	readonly unknownReason?: string;
 }
 
 /** Where a file was mapped in a process. */

@@ -16,6 +16,7 @@ import type { Frame, Sample } from "../profile/model.js";
 import { ProcessTable } from "../process/process-table.js";
 import type { ProcReader } from "../process/procfs.js";
 import { Symbolizer } from "../symbols/symbolizer.js";
+import { Reason, unknownName } from "../symbols/unknown.js";
 import { isReturnAddress, Unwinder } from "../unwind/unwinder.js";
 import { spliceStacks, type UnwoundStack, type UserUnwinder } from "./user-stack.js";
 import { waitReason } from "./wait-reason.js";
@@ -429,7 +430,8 @@ const truncationFrames = new Map<string, Frame>();
 function truncationFrame(reason: string): Frame {
 	let frame = truncationFrames.get(reason);
 	if (!frame) {
-		frame = Object.freeze({ name: `[unknown] (stack truncated: ${reason})`, module: "[unknown]", kernel: false });
+		const why = Reason.truncated(reason);
+		frame = Object.freeze({ name: unknownName(undefined, why), module: "[unknown]", kernel: false, unknownReason: why });
 		truncationFrames.set(reason, frame);
 	}
 	return frame;

@@ -64,6 +64,12 @@ export interface ElfImage {
 	readonly symbols: SymbolTable;
 	/** Function symbols dropped because they were unusable (bad name, address >= 2^53). */
 	readonly skippedSymbols: number;
+	/** Whether the file keeps a full symbol table (.symtab), not only the dynamic one. */
+	readonly hasSymtab: boolean;
+	/** `.gnu_debuglink`: the name of the separate debug file and the CRC-32 of its contents. */
+	readonly debugLink?: { readonly file: string; readonly crc: number };
+	/** `.gnu_debugdata` (MiniDebugInfo): where the xz-compressed ELF of extra symbols lies in the file. */
+	readonly debugData?: { readonly offset: number; readonly size: number };
 }
 
 // Sane caps. The largest real symbol tables (a browser with full symbols) are
@@ -134,10 +140,13 @@ interface Section {
 /** Positional reads, each checked against the declared file size. */
 class Reader {
 	readonly #fd: number;
+	readonly #bytes: Buffer | undefined;
 	readonly fileSize: number;
 
-	constructor(fd: number, fileSize: number) {
-		this.#fd = fd;
+	/** Reads from `source`: a descriptor, or the whole file already in memory. */
+	constructor(source: number | Buffer, fileSize: number) {
+		this.#fd = typeof source === "number" ? source : -1;
+		this.#bytes = typeof source === "number" ? undefined : source;
 		this.fileSize = fileSize;
 	}
 
@@ -147,6 +156,7 @@ class Reader {
 
 	read(pos: number, len: number, what: string): Buffer {
 		if (!this.fits(pos, len)) throw new ElfError("truncated", `${what} lies outside the file`);
+		if (this.#bytes !== undefined) return Buffer.from(this.#bytes.subarray(pos, pos + len));
 		const buf = Buffer.alloc(len);
 		let done = 0;
 		while (done < len) {
@@ -483,6 +493,40 @@ function containerEnd(
 	return undefined;
 }
 
+const WANTED_SECTIONS = new Set([".gnu_debuglink", ".gnu_debugdata"]);
+
+/** The few sections looked up by name; a bad name table gives none rather than failing the file. */
+function namedSections(reader: Reader, sections: readonly Section[], shstrndx: number): Map<string, Section> {
+	const found = new Map<string, Section>();
+	if (shstrndx === 0 || shstrndx >= sections.length) return found;
+	const table = sections[shstrndx];
+	if (table.type !== SHT_STRTAB || table.size <= 0 || table.size > MAX_SHSTRTAB_BYTES || !reader.fits(table.offset, table.size)) return found;
+	const names = reader.read(table.offset, table.size, "section names");
+	for (const section of sections) {
+		const at = section.name;
+		if (at >= names.length) continue;
+		const end = names.indexOf(0, at);
+		if (end < 0) continue;
+		const name = names.toString("latin1", at, end);
+		if (WANTED_SECTIONS.has(name) && !found.has(name)) found.set(name, section);
+	}
+	return found;
+}
+
+/** `.gnu_debuglink`: a NUL-terminated file name, padded to 4 bytes, then a CRC-32. */
+function readDebugLink(reader: Reader, section: Section): { file: string; crc: number } | undefined {
+	if (section.offset < 0 || section.size < 8 || section.size > 4096 || !reader.fits(section.offset, section.size)) return undefined;
+	const bytes = reader.read(section.offset, section.size, ".gnu_debuglink");
+	const nul = bytes.indexOf(0);
+	if (nul <= 0) return undefined;
+	const crcAt = alignUp(nul + 1, 4);
+	if (crcAt + 4 > bytes.length) return undefined;
+	const file = bytes.toString("utf8", 0, nul);
+	// Only a plain file name: a path could point anywhere.
+	if (file.includes("/") || file === "." || file === "..") return undefined;
+	return { file, crc: bytes.readUInt32LE(crcAt) };
+}
+
 /**
  * Parses an ELF64 little-endian file through positional reads on `fd`.
  * `fileSize` bounds every read (pass `fstat().size`). Throws {@link ElfError}
@@ -491,7 +535,16 @@ function containerEnd(
  */
 export function readElf(fd: number, fileSize: number): ElfImage {
 	if (!Number.isSafeInteger(fileSize) || fileSize < 0) throw new ElfError("malformed", `bad file size ${fileSize}`);
-	const reader = new Reader(fd, fileSize);
+	return parseElf(new Reader(fd, fileSize));
+}
+
+/** Parses an ELF64 little-endian file held in memory (a decompressed MiniDebugInfo). */
+export function readElfBuffer(bytes: Buffer): ElfImage {
+	return parseElf(new Reader(bytes, bytes.length));
+}
+
+function parseElf(reader: Reader): ElfImage {
+	const fileSize = reader.fileSize;
 	const ident = reader.read(0, Math.min(fileSize, EHDR_SIZE), "ELF header");
 	if (ident.length < 4 || ident.readUInt32BE(0) !== 0x7f454c46) throw new ElfError("not-elf", "not an ELF file");
 	if (ident.length < 7) throw new ElfError("truncated", "ELF identification is truncated");
@@ -511,6 +564,7 @@ export function readElf(fd: number, fileSize: number): ElfImage {
 	const phnum = header.readUInt16LE(56);
 	const shentsize = header.readUInt16LE(58);
 	const shnum = header.readUInt16LE(60);
+	const shstrndx = header.readUInt16LE(62);
 	if (phoff < 0 || shoff < 0) throw new ElfError("malformed", "header table offset is out of range");
 
 	const sections = readSectionHeaders(reader, shoff, shnum, shentsize);
@@ -525,6 +579,10 @@ export function readElf(fd: number, fileSize: number): ElfImage {
 	if (symtab !== undefined) readSymbols(reader, sections, symtab, program.loads, ".symtab", collector);
 	if (dynsym !== undefined) readSymbols(reader, sections, dynsym, program.loads, ".dynsym", collector);
 
+	const named = namedSections(reader, sections, shstrndx);
+	const debugLink = named.has(".gnu_debuglink") ? readDebugLink(reader, named.get(".gnu_debuglink") as Section) : undefined;
+	const debugData = named.get(".gnu_debugdata");
+
 	return {
 		type: eType === ET_EXEC ? "exec" : eType === ET_DYN ? "dyn" : "other",
 		machine,
@@ -532,6 +590,11 @@ export function readElf(fd: number, fileSize: number): ElfImage {
 		loads: program.loads,
 		symbols: new SymbolTable(collector.symbols),
 		skippedSymbols: collector.skipped,
+		hasSymtab: symtab !== undefined && symtab.size > SYM_SIZE,
+		...(debugLink ? { debugLink } : {}),
+		...(debugData && debugData.offset >= 0 && debugData.size > 0 && reader.fits(debugData.offset, debugData.size)
+			? { debugData: { offset: debugData.offset, size: debugData.size } }
+			: {}),
 	};
 }
 

@@ -8,6 +8,7 @@
  * namespace, /proc/PID/map_files for a deleted binary), else by its path.
  */
 import { type Stats, closeSync, constants, existsSync, fstatSync, openSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { LRUCache } from "lru-cache";
 import { KERNEL_MODULE, type Frame } from "../profile/model.js";
 import type { Image, Mapping } from "../process/image.js";
@@ -15,6 +16,9 @@ import { type ElfImage, fileOffsetToVaddr, readElf, readElfFile } from "./elf-re
 import type { SymbolTable } from "./symbol-table.js";
 import { readOwnVdso } from "./vdso.js";
 import { type KernelSymbols, loadKallsyms } from "./kallsyms.js";
+import { isAnonymousPath, JitSymbols } from "./jit-maps.js";
+import { DebugFiles } from "./debug-files.js";
+import { Reason, unknownName } from "./unknown.js";
 
 /** Hit, miss and error counts of the symbol caches. */
 export interface SymbolizerStats {
@@ -32,17 +36,18 @@ export interface SymbolizerOptions {
 	readonly procRoot?: string;
 	/** Loads kernel symbols on first use (default: /proc/kallsyms). */
 	readonly loadKernelSymbols?: () => KernelSymbols;
-	/** Where separate debug files live by build-id (default /usr/lib/debug/.build-id). */
+	/** Where separate debug files live (default /usr/lib/debug: .build-id/ and the binaries' directories). */
 	readonly debugRoot?: string;
 	/** Turns a mangled C++/Rust name into what people read; undefined keeps it. */
 	readonly demangle?: (mangled: string) => string | undefined;
+	/** Names code in anonymous memory from perf maps (default: /tmp's, checked through procRoot). */
+	readonly jit?: JitSymbols;
 }
 
 const DELETED = " (deleted)";
-const hex = (n: bigint) => `0x${n.toString(16)}`;
 
 /** A parsed file, with the symbols of its separate debug file when there is one. */
-type FileResult = { elf: ElfImage; symbols: SymbolTable; deleted?: boolean } | { error: string };
+type FileResult = { elf: ElfImage; symbols: SymbolTable; fullSymbols: boolean; deleted?: boolean } | { error: string };
 
 export class Symbolizer {
 	private readonly files: LRUCache<string, FileResult>;
@@ -54,9 +59,10 @@ export class Symbolizer {
 	private kernel?: KernelSymbols;
 	private readonly procRoot: string;
 	private readonly loadKernelSymbols: () => KernelSymbols;
-	private readonly debugRoot: string;
+	private readonly debugFiles: DebugFiles;
 	private readonly demangle: (mangled: string) => string | undefined;
 	private vdso?: FileResult;
+	private readonly jit: JitSymbols;
 	private fileHits = 0;
 	private fileMisses = 0;
 	private fileErrors = 0;
@@ -66,28 +72,18 @@ export class Symbolizer {
 		this.byFileKey = new LRUCache({ max: (options.maxFiles ?? 512) * 2 });
 		this.procRoot = options.procRoot ?? "/proc";
 		this.loadKernelSymbols = options.loadKernelSymbols ?? (() => loadKallsyms());
-		this.debugRoot = options.debugRoot ?? "/usr/lib/debug/.build-id";
+		this.debugFiles = new DebugFiles({ debugRoot: options.debugRoot ?? "/usr/lib/debug" });
 		this.demangle = options.demangle ?? (() => undefined);
+		this.jit = options.jit ?? new JitSymbols({ procRoot: this.procRoot });
 	}
 
 	/**
 	 * Distribution binaries are stripped to .dynsym; their full symbol
-	 * tables ship as debug files named by build-id (libc6-dbg and friends),
-	 * where perf and gdb look too.
+	 * tables ship as separate debug files, where perf and gdb look too.
 	 */
-	private withDebugSymbols(elf: ElfImage): FileResult {
-		if (elf.buildId && elf.buildId.length > 2) {
-			const path = `${this.debugRoot}/${elf.buildId.slice(0, 2)}/${elf.buildId.slice(2)}.debug`;
-			if (existsSync(path)) {
-				try {
-					const debug = readElfFile(path);
-					if (debug.symbols.size > elf.symbols.size) return { elf, symbols: debug.symbols };
-				} catch {
-					this.fileErrors++;
-				}
-			}
-		}
-		return { elf, symbols: elf.symbols };
+	private withDebugSymbols(elf: ElfImage, fd?: number, dirs: readonly string[] = [], dir?: string): FileResult {
+		const found = this.debugFiles.find(elf, fd, dirs, dir);
+		return { elf, symbols: found.symbols, fullSymbols: found.full };
 	}
 
 	/** Every process maps the same vDSO as tsprof itself, so tsprof reads its own. */
@@ -117,8 +113,12 @@ export class Symbolizer {
 		if (cached) return cached;
 		this.kernel ??= this.loadKernelSymbols();
 		const hit = this.kernel.lookup(returnAddress ? ip - 1n : ip);
-		const name = hit ? hit.name : `[unknown] ${hex(ip)} (${this.kernel.unavailableReason ?? "no kernel symbol"})`;
-		const frame: Frame = { name, module: KERNEL_MODULE, kernel: true, address: ip };
+		let frame: Frame;
+		if (hit) frame = { name: hit.name, module: KERNEL_MODULE, kernel: true, address: ip };
+		else {
+			const reason = Reason.noSymbols(this.kernel.unavailableReason ? `(${this.kernel.unavailableReason})` : "in the kernel");
+			frame = { name: unknownName(ip, reason), module: KERNEL_MODULE, kernel: true, address: ip, unknownReason: reason };
+		}
 		this.kernelFrames.set(ip, frame);
 		return frame;
 	}
@@ -126,7 +126,9 @@ export class Symbolizer {
 	/** Names a user address of process `pid` (which may have exited) through `image`. */
 	userFrame(pid: number, image: Image, ip: bigint, returnAddress: boolean): Frame {
 		const m = image.find(ip);
-		if (!m) return { name: `[unknown] ${hex(ip)} (no mapping)`, module: image.exe || "[unknown]", kernel: false, address: ip };
+		if (!m) return this.unmapped(pid, image, ip);
+		// JIT code moves and its map grows: the JIT names cache their own frames.
+		if (isAnonymousPath(m.path)) return this.jit.frame(pid, image, ip, { start: m.start, limit: m.end, offset: m.pgoff });
 		let frames = this.frameCache.get(m);
 		if (!frames) {
 			frames = new Map();
@@ -139,18 +141,33 @@ export class Symbolizer {
 		return frame;
 	}
 
+	/**
+	 * An address outside every mapping captured for the process: code mapped
+	 * in a way perf reports no record for (a JIT's mprotect), or a process
+	 * whose mappings were missed.
+	 */
+	private unmapped(pid: number, image: Image, ip: bigint): Frame {
+		if (this.jit.hasMap(pid, image)) {
+			const frame = this.jit.frame(pid, image, ip);
+			if (!frame.unknownReason) return frame;
+		}
+		const reason = Reason.noMapping(image.mappings.length === 0 ? "none was captured for the process" : "the address is outside the captured mappings");
+		return { name: unknownName(ip, reason), module: "[unknown]", kernel: false, address: ip, unknownReason: reason };
+	}
+
 	private nameInMapping(pid: number, m: Mapping, ip: bigint, returnAddress: boolean): Frame {
 		const mapping = { start: m.start, limit: m.end, offset: m.pgoff };
 		const base: { module: string; kernel: boolean; address: bigint; mapping: typeof mapping } = { module: m.path, kernel: false, address: ip, mapping };
-		if (m.path.startsWith("[") && m.path !== "[vdso]") return { ...base, name: `[unknown] ${hex(ip)} (${m.path})`, buildId: m.buildId };
+		const unknown = (reason: string, buildId?: string): Frame => ({ ...base, name: unknownName(ip, reason), unknownReason: reason, ...(buildId ? { buildId } : {}) });
+		if (m.path.startsWith("[") && m.path !== "[vdso]") return unknown(Reason.noSymbols(`in ${m.path}`), m.buildId);
 		const file = m.path === "[vdso]" ? this.vdsoFile() : this.fileFor(pid, m);
-		if ("error" in file) return { ...base, name: `[unknown] ${hex(ip)} (${file.error})`, buildId: m.buildId };
+		if ("error" in file) return unknown(Reason.unreadable(file.error), m.buildId);
 		const buildId = m.buildId ?? file.elf.buildId;
 		if (file.deleted) base.module = `${m.path}${DELETED}`;
 		const offset = Number(ip - m.start + m.pgoff) - (returnAddress ? 1 : 0);
 		const vaddr = fileOffsetToVaddr(file.elf, offset);
 		const hit = vaddr === undefined ? undefined : file.symbols.lookup(vaddr);
-		if (!hit) return { ...base, name: `[unknown] ${hex(ip)} (no symbol)`, buildId };
+		if (!hit) return unknown(file.fullSymbols ? Reason.noSymbols() : Reason.stripped(), buildId);
 		// Frames are cached, so each distinct name is demangled once.
 		const name = hit.name.startsWith("_Z") || hit.name.startsWith("_R") ? (this.demangle(hit.name) ?? hit.name) : hit.name;
 		return { ...base, name, buildId };
@@ -178,7 +195,8 @@ export class Symbolizer {
 			else {
 				this.fileMisses++;
 				try {
-					result = this.withDebugSymbols(readElf(fd, st.size));
+					const dir = dirname(m.path);
+					result = this.withDebugSymbols(readElf(fd, st.size), fd, [`${this.procRoot}/${pid}/root${dir}`, dir], dir);
 				} catch (error) {
 					this.fileErrors++;
 					result = { error: `bad ELF: ${(error as Error).message}` };

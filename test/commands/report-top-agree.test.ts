@@ -146,7 +146,7 @@ describe("report and top agree", () => {
 		const f = aggregateFigures(profile, [], true).functions;
 		assert.deepEqual(f.get(`${LIB} [unknown] (no symbols)`), [11, 11]);
 		assert.deepEqual(f.get("[kernel] [kernel]"), [9, 9]);
-		assert.deepEqual(f.get("[unknown] [unknown] (no stack)"), [3, 3]);
+		assert.deepEqual(f.get("[unknown] [unknown] (stack truncated: no stack was read)"), [3, 3]);
 		assert.deepEqual(f.get("/opt/bench/ratio fib"), [6, 6]);
 		assert.equal(aggregateFigures(profile, [200], false).processes.size, 2);
 		// And the process table of top's screen has the same figures.

@@ -65,7 +65,7 @@ describe("the counting rule", () => {
 			assert.equal(byName.get("main")?.total, 6);
 			assert.equal(byName.get("rec")?.total, 4);
 			assert.equal(byName.get("rec")?.self, 4);
-			assert.equal(byName.get("[unknown] (no stack)")?.self, 1);
+			assert.equal(byName.get("[unknown] (stack truncated: no stack was read)")?.self, 1);
 			assert.equal(byName.get("[kernel]")?.self, hideKernel ? 3 : undefined);
 			assert.equal(byName.get("irq")?.total, hideKernel ? undefined : 5);
 		}

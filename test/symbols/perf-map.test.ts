@@ -337,10 +337,10 @@ describe("loadPerfMap", () => {
 		const file = path.join(dir, "perf-3.map");
 		fs.writeFileSync(file, V8_STYLE);
 		fs.chownSync(file, 12345, 12345);
-		assert.match((loadPerfMap(file, { expectedUid: 4242 }) as { reason: string }).reason, /owned by uid 12345/);
-		assert.equal(loadPerfMap(file, { expectedUid: 12345 }).symbols?.size, 5);
+		assert.match((loadPerfMap(file, { allowedUids: [4242] }) as { reason: string }).reason, /owned by uid 12345/);
+		assert.equal(loadPerfMap(file, { allowedUids: [12345] }).symbols?.size, 5);
 		// Root-owned maps are accepted: a root process's JIT writes them.
 		fs.chownSync(file, 0, 0);
-		assert.equal(loadPerfMap(file, { expectedUid: 4242 }).symbols?.size, 5);
+		assert.equal(loadPerfMap(file, { allowedUids: [4242] }).symbols?.size, 5);
 	});
 });

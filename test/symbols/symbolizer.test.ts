@@ -82,7 +82,7 @@ test("a copy of a file is another identity; an unmapped address and a missing fi
 	assert.equal(s.userFrame(1, image, e.sym.only_in_one, false).name, "only_in_one");
 	assert.equal(s.userFrame(1, imageOf("one"), e.sym.only_in_one, false).name, "only_in_one");
 	assert.equal(s.stats().fileMisses, 2, "two files, two parses");
-	assert.match(s.userFrame(1, image, 0x10n, false).name, /^\[unknown\] 0x10 \(no mapping\)$/);
+	assert.match(s.userFrame(1, image, 0x10n, false).name, /^\[unknown\] 0x10 \(no mapping known: /);
 	const gone = new Image();
 	gone.add({ start: 0x400000n, end: 0x401000n, pgoff: 0n, path: join(dir, "does-not-exist") });
 	const f = s.userFrame(1, gone, 0x400010n, false);
