@@ -54,10 +54,14 @@ const flags = {
 
 /** Which flags each command accepts (besides --help and --version). */
 const accepted: Record<string, readonly string[]> = {
-	top: ["frequency", "pid", "delay", "iterations", "record", "input"],
+	top: ["frequency", "pid", "delay", "iterations", "record", "input", "offCpu", "minBlock"],
 	record: ["frequency", "pid", "output", "duration", "offCpu", "minBlock"],
 	report: ["json", "folded", "pid", "comm", "top"],
 };
+
+function checkMinBlock(us: number): void {
+	if (!(Number.isFinite(us) && us >= 0)) throw new UserError("--min-block must be a number of microseconds >= 0", 2);
+}
 
 function positiveNumber(name: string, v: number | undefined): void {
 	if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UserError(`--${name} must be a positive number`, 2);
@@ -132,7 +136,7 @@ async function main(): Promise<void> {
 		case "record": {
 			if (rest.length > 0) throw new UserError(`unexpected argument '${rest[0]}'`, 2);
 			if (!f.output) throw new UserError("record needs -o FILE", 2);
-			if (!(Number.isFinite(f.minBlock) && f.minBlock >= 0)) throw new UserError("--min-block must be a number of microseconds >= 0", 2);
+			checkMinBlock(f.minBlock);
 			const { resolveCommand, launchEnv } = await import("./commands/launch.js");
 			// A command that cannot start fails before anything is armed.
 			if (launchArgs.length > 0) resolveCommand(launchArgs[0], launchEnv(process.env));
@@ -158,6 +162,8 @@ async function main(): Promise<void> {
 		case "top": {
 			if (rest.length > 0) throw new UserError(`unexpected argument '${rest[0]}'`, 2);
 			if (launchArgs.length > 0 && f.input) throw new UserError("choose one of --input and -- COMMAND", 2);
+			if (f.offCpu && f.input) throw new UserError("--off-cpu measures a live system; it does not apply to --input", 2);
+			checkMinBlock(f.minBlock);
 			// React's development build costs several times the CPU per frame;
 			// it is chosen when react is first imported, which is below.
 			process.env.NODE_ENV ??= "production";
@@ -169,6 +175,7 @@ async function main(): Promise<void> {
 				record: f.record,
 				iterations: f.iterations,
 				input: f.input,
+				...(f.offCpu ? { offCpu: true, minBlockUs: f.minBlock } : {}),
 				...(launchArgs.length > 0 ? { command: launchArgs } : {}),
 			});
 			return;

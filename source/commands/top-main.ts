@@ -18,6 +18,8 @@ export interface TopMainOptions extends TopOptions {
 	readonly input?: string;
 	/** `-- COMMAND ARGS...`: start it and profile it and its descendants. */
 	readonly command?: readonly string[];
+	/** With `offCpu`: blocks shorter than this are left out (`--min-block`). */
+	readonly minBlockUs?: number;
 }
 
 export async function runTop(options: TopMainOptions): Promise<void> {
@@ -51,6 +53,7 @@ export async function runTop(options: TopMainOptions): Promise<void> {
 					drainIntervalMs: TOP_DRAIN_INTERVAL_MS,
 					earlyDrainMs: TOP_EARLY_DRAIN_MS,
 					pids: following,
+					...(options.offCpu ? { offCpu: { minBlockUs: options.minBlockUs ?? 1 } } : {}),
 				},
 				cpus().length,
 			);

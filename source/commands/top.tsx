@@ -17,6 +17,7 @@ import { selfCpuPercent } from "../profile/top/rates.js";
 import { snapshot } from "../profile/top/snapshot.js";
 import { advance, DEFAULT_CONFIG, emptyTopData, samplesPerSecond, type TopData, windowMs, zero } from "../profile/top/window.js";
 import { defaultRecordingName, Recorder } from "../profile/top-recorder.js";
+import { withWaitFrames } from "../profile/top/wait-frames.js";
 
 /** What the CLI parsed for `tsprof top`. */
 export interface TopOptions {
@@ -36,6 +37,8 @@ export interface TopOptions {
 	readonly record?: string;
 	/** Stop after this many refreshes (`-n`); batch mode only counts printed snapshots. */
 	readonly iterations?: number;
+	/** The source measures off-CPU time too (`--off-cpu`): the view starts there, and `o` switches. */
+	readonly offCpu?: boolean;
 }
 
 /** The outside world of `top`; everything defaults to the process's own. */
@@ -137,6 +140,12 @@ export async function top(
 		const frequencyHz = source.stats().frequencyHz || opts.frequencyHz;
 		const accumulator = new IntervalAccumulator(now());
 		let data: TopData = emptyTopData({ ...DEFAULT_CONFIG, frequencyHz });
+		// Off-CPU values are nanoseconds: one "sample" a nanosecond makes every
+		// rate the share of a thread's time spent blocked.
+		const offAccumulator = new IntervalAccumulator(now());
+		let offData: TopData = emptyTopData({ ...DEFAULT_CONFIG, frequencyHz: 1e9 });
+		let offCpuView = opts.offCpu === true;
+		const shown = () => (offCpuView ? offData : data);
 		let stats: SamplerStats = source.stats();
 		const startRecorder = (file: string) =>
 			new Recorder(file, now(), frequencyHz, source.stats().lostSamples);
@@ -153,6 +162,7 @@ export async function top(
 		cleanups.push(
 			source.subscribe((batch) => {
 				accumulator.add(batch);
+				if (batch.offCpu) offAccumulator.add({ ...batch, samples: withWaitFrames(batch.offCpu) });
 				recorder?.add(batch);
 				if (!sawSamples && batch.samples.length > 0) {
 					sawSamples = true;
@@ -206,6 +216,7 @@ export async function top(
 
 		const refresh = () => {
 			data = advance(data, accumulator.take(now()));
+			offData = advance(offData, offAccumulator.take(now()));
 			stats = source.stats();
 			measureSelf();
 		};
@@ -239,7 +250,14 @@ export async function top(
 				onQuit: stop.open,
 				onZero: () => {
 					accumulator.reset(now());
+					offAccumulator.reset(now());
 					data = zero(data);
+					offData = zero(offData);
+					rerender();
+				},
+				onToggleOffCpu: () => {
+					if (!opts.offCpu) return show("off-CPU time is measured when top starts with --off-cpu");
+					offCpuView = !offCpuView;
 					rerender();
 				},
 				onToggleRecording: () => {
@@ -257,7 +275,8 @@ export async function top(
 			};
 			const element = () =>
 				createElement(App, {
-					data,
+					data: shown(),
+					offCpu: offCpuView,
 					stats,
 					selfCpuPercent: self.cpuPercent,
 					selfRssBytes: self.rssBytes,
@@ -335,19 +354,20 @@ export async function top(
 				refresh();
 				const header: HeaderInfo = {
 					stats,
-					samplesPerSecond: samplesPerSecond(data),
+					samplesPerSecond: samplesPerSecond(shown()),
+					offCpu: offCpuView,
 					selfCpuPercent: self.cpuPercent,
 					selfRssBytes: self.rssBytes,
 					filter: { ...NO_FILTER, pids: opts.pids },
 					following: opts.following,
-					windowS: windowMs(data) / 1000,
+					windowS: windowMs(shown()) / 1000,
 					paused: false,
 					recording: recorder && {
 						file: recorder.file,
 						samples: recorder.samples,
 					},
 				};
-				const view = snapshot(data, header.filter);
+				const view = snapshot(shown(), header.filter);
 				if (!readerGone)
 					stdout.write(batchText(view, header, new Date(now())));
 				if (opts.iterations !== undefined && ++printed >= opts.iterations)

@@ -41,6 +41,10 @@ export interface AppProps {
 	readonly onQuit: () => void;
 	readonly onZero: () => void;
 	readonly onToggleRecording: () => void;
+	/** `o`: switch between on-CPU samples and off-CPU time. */
+	readonly onToggleOffCpu?: () => void;
+	/** `data` holds off-CPU time (nanoseconds), not samples. */
+	readonly offCpu?: boolean;
 	/** Read keys; false when stdin is not a terminal (Ink cannot put it in raw mode). */
 	readonly keys?: boolean;
 	/** A fixed terminal size; by default the size of Ink's stdout, following resizes. */
@@ -67,6 +71,7 @@ export function App(props: AppProps) {
 			quit: props.onQuit,
 			zero: props.onZero,
 			toggleRecording: props.onToggleRecording,
+			toggleOffCpu: props.onToggleOffCpu ?? (() => {}),
 		},
 		props.keys ?? true,
 	);
@@ -146,6 +151,7 @@ export function App(props: AppProps) {
 		windowS: windowMs(data) / 1000,
 		paused: ui.paused,
 		recording: props.recording,
+		offCpu: props.offCpu,
 	};
 	const graphName =
 		table.rows.find((row) => row.key === ui.callGraphKey)?.name ??
@@ -168,6 +174,7 @@ export function App(props: AppProps) {
 			) : (
 				<>
 					<ProcessList
+						offCpu={props.offCpu}
 						rows={processes}
 						height={layout.processRows}
 						width={width}

@@ -26,6 +26,7 @@ export const HELP_LINES: readonly (readonly [string, string])[] = [
 	["space", "pause the display (sampling goes on)"],
 	["z", "zero the counts"],
 	["r", "start or stop recording to a file"],
+	["o", "switch between on-CPU samples and off-CPU (blocked) time; needs --off-cpu"],
 	["?", "this help"],
 ];
 

@@ -14,6 +14,8 @@ export interface ProcessListProps {
 	readonly cursor: Cursor;
 	/** Whether the arrows move in this list (its selection is highlighted). */
 	readonly focused: boolean;
+	/** The rows hold blocked time, not samples. */
+	readonly offCpu?: boolean;
 }
 
 /**
@@ -26,11 +28,12 @@ export function ProcessList({
 	width,
 	cursor,
 	focused,
+	offCpu = false,
 }: ProcessListProps) {
 	const visible = rows.slice(cursor.offset, cursor.offset + height);
 	return (
 		<>
-			<ListHeader header={processHeader(width)} focused={focused} />
+			<ListHeader header={processHeader(width, offCpu)} focused={focused} />
 			<Rows
 				width={width}
 				height={height}
@@ -38,7 +41,7 @@ export function ProcessList({
 				rows={visible.map((row, i) => {
 					const selected = cursor.offset + i === cursor.index;
 					return {
-						cells: processCells(row, width),
+						cells: processCells(row, width, offCpu),
 						style: {
 							dimColor: row.exited && row.count === 1,
 							inverse: selected && focused,

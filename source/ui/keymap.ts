@@ -85,7 +85,7 @@ export interface KeyContext {
 }
 
 /** Work for the command: the reducer only describes it. */
-export type Effect = "quit" | "zero" | "toggleRecording";
+export type Effect = "quit" | "zero" | "toggleRecording" | "toggleOffCpu";
 
 export interface KeyResult {
 	readonly state: UiState;
@@ -210,6 +210,8 @@ function globalKey(state: UiState, input: string): KeyResult | undefined {
 			};
 		case "r":
 			return { state, effect: "toggleRecording" };
+		case "o":
+			return { state: { ...state, processCursor: TOP, functionCursor: TOP, graphCursor: 0 }, effect: "toggleOffCpu" };
 		case "?":
 			return { state: { ...state, mode: "help", back: state.mode } };
 		default:

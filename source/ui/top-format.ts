@@ -45,6 +45,14 @@ export function formatCount(value: number): string {
 	return String(Math.round(value));
 }
 
+/** Nanoseconds as the shortest readable duration: 850ns, 12.3ms, 4.56s. */
+export function formatNanoseconds(ns: number): string {
+	if (ns >= 1e9) return `${(ns / 1e9).toFixed(ns >= 1e11 ? 0 : 2)}s`;
+	if (ns >= 1e6) return `${(ns / 1e6).toFixed(1)}ms`;
+	if (ns >= 1e3) return `${(ns / 1e3).toFixed(1)}us`;
+	return `${Math.round(ns)}ns`;
+}
+
 export function formatBytes(bytes: number): string {
 	if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 	return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
@@ -68,16 +76,22 @@ const COMM_W = 16;
 const CPU_W = 6;
 const SAMPLES_W = 8;
 
-export function processHeader(width: number): string {
-	const fixed = `${right("PID", PID_W)} ${fit("COMM", COMM_W)} ${right("CPU%", CPU_W)} ${right("SAMPLES", SAMPLES_W)} `;
+/**
+ * The process list's columns. Off-CPU, the same columns hold blocked time:
+ * the share of one thread's time spent blocked over the last interval (more
+ * than 100 for several threads), and the nanoseconds over the window.
+ */
+export function processHeader(width: number, offCpu = false): string {
+	const fixed = `${right("PID", PID_W)} ${fit("COMM", COMM_W)} ${right(offCpu ? "WAIT%" : "CPU%", CPU_W)} ${right(offCpu ? "BLOCKED" : "SAMPLES", SAMPLES_W)} `;
 	return fit(`${fixed}EXE`, width);
 }
 
 /** The cells of a process row: one, the executable last. */
-export function processCells(row: ProcessRow, width: number): Cells {
+export function processCells(row: ProcessRow, width: number, offCpu = false): Cells {
 	const pid = row.count > 1 ? "-" : String(row.pids[0] ?? "");
 	const comm = row.count > 1 ? `${row.comm} ×${row.count}` : row.comm;
-	const fixed = `${right(pid, PID_W)} ${fit(comm, COMM_W)} ${right(formatPercent(row.cpuPercent), CPU_W)} ${right(formatCount(row.samples), SAMPLES_W)} `;
+	const amount = offCpu ? formatNanoseconds(row.samples) : formatCount(row.samples);
+	const fixed = `${right(pid, PID_W)} ${fit(comm, COMM_W)} ${right(formatPercent(row.cpuPercent), CPU_W)} ${right(amount, SAMPLES_W)} `;
 	return {
 		left: fit(fixed + (row.exe || "-"), width).trimEnd(),
 		at: width,
@@ -86,8 +100,8 @@ export function processCells(row: ProcessRow, width: number): Cells {
 }
 
 /** The text of a process row; a grouped row reads `comm ×count` and has no single pid. */
-export function processLine(row: ProcessRow, width: number): string {
-	return cellsLine(processCells(row, width), width);
+export function processLine(row: ProcessRow, width: number, offCpu = false): string {
+	return cellsLine(processCells(row, width, offCpu), width);
 }
 
 const PCT_W = 7;
@@ -197,6 +211,8 @@ export interface HeaderInfo {
 	readonly paused: boolean;
 	/** File being recorded to, with the samples it holds so far. */
 	readonly recording?: { readonly file: string; readonly samples: number };
+	/** The view shows off-CPU time (`o`): `samplesPerSecond` is then blocked ns a second. */
+	readonly offCpu?: boolean;
 }
 
 function segment(text: string, tone: Tone = "plain"): Segment {
@@ -224,9 +240,9 @@ export function headerLines(info: HeaderInfo): Segment[][] {
 	const rates: Segment[] = [
 		segment("tsprof top", "info"),
 		GAP,
-		segment(
-			`${stats.frequencyHz} Hz  ${stats.cpus} CPUs  ${formatCount(info.samplesPerSecond)} samples/s  `,
-		),
+		...(info.offCpu
+			? [segment("OFF-CPU", "warn"), segment(`  blocked ${formatNanoseconds(info.samplesPerSecond)}/s  ${stats.cpus} CPUs  `)]
+			: [segment(`${stats.frequencyHz} Hz  ${stats.cpus} CPUs  ${formatCount(info.samplesPerSecond)} samples/s  `)]),
 		segment(
 			`lost ${formatCount(stats.lostSamples)}`,
 			stats.lostSamples > 0 ? "warn" : "plain",
@@ -311,9 +327,9 @@ export function batchText(
 	lines.push(fit(segmentsText(housekeeping), width).trimEnd());
 	lines.push(fit(segmentsText(status), width).trimEnd());
 	lines.push("");
-	lines.push(processHeader(width).trimEnd());
+	lines.push(processHeader(width, info.offCpu).trimEnd());
 	for (const row of view.processes.slice(0, limits.processes))
-		lines.push(processLine(row, width).trimEnd());
+		lines.push(processLine(row, width, info.offCpu).trimEnd());
 	if (view.processes.length === 0) lines.push("(no samples)");
 	lines.push("");
 	lines.push(functionHeader(width, view.sort).trimEnd());

@@ -6,16 +6,19 @@ import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
 import { type TopIo, type TopOptions, top } from "../../source/commands/top.js";
 import { UserError } from "../../source/errors.js";
+import type { LiveBatch } from "../../source/profile/live.js";
 import { decodeProfile } from "../../source/output/pprof.js";
 import {
 	batch,
 	FakeSource,
+	kernel,
 	sample,
 	systemBatch,
 	user,
 } from "../ui/fake-source.js";
 import { FakeTtyIn, FakeTtyOut, until } from "../ui/fake-terminal.js";
 
+const stdripped = (text: string) => stripVTControlCharacters(text);
 const ENTER_ALT = "\u001B[?1049h";
 const LEAVE_ALT = "\u001B[?1049l";
 const SHOW_CURSOR = "\u001B[?25h";
@@ -204,6 +207,48 @@ describe("top in batch mode (no TTY)", () => {
 			await running;
 			assert.equal(source.closed, 1);
 			assert.equal(process.listenerCount(signal), before, "handlers removed");
+		}
+	});
+});
+
+describe("top's off-CPU view", () => {
+	const blocked = (): LiveBatch => ({
+		...systemBatch(),
+		offCpu: [
+			sample(300, [user("main"), user("reader_wait"), kernel("anon_pipe_read")], 1.5e9, { tid: 301, comm: "reader", waitReason: "pipe" }),
+			sample(300, [user("main"), user("locker_wait"), kernel("futex_wait")], 0.5e9, { tid: 302, comm: "reader", waitReason: "lock" }),
+		],
+	});
+
+	test("--off-cpu starts in blocked time: per process, and per wait reason as the innermost frame", async () => {
+		const source = new FakeSource({ initial: [blocked()] });
+		const { stdout, io } = batchIo();
+		await top({ ...OPTIONS, offCpu: true, iterations: 1 }, source, io);
+		const out = stdout.output;
+		assert.match(out, /^tsprof top {2}OFF-CPU {2}blocked /m);
+		assert.match(out, /^ +PID COMM +WAIT% +BLOCKED EXE$/m);
+		assert.match(out, /^ +300 reader +[\d.]+ +2\.00s /m);
+		assert.match(out, /^ +75\.0 +75\.0 \[\.\] \[wait\] pipe +\[wait\]$/m);
+		assert.match(out, /^ +25\.0 +25\.0 \[\.\] \[wait\] lock +\[wait\]$/m);
+		assert.match(out, /^ +0\.0 +75\.0 \[\.\] reader_wait /m);
+		assert.ok(!/hot_alpha/.test(out), "CPU samples are not in the off-CPU view");
+	});
+
+	test("o switches between on-CPU samples and off-CPU time, and says when off-CPU was not asked for", async () => {
+		for (const offCpu of [true, false]) {
+			const source = new FakeSource({ initial: [blocked()], repeat: blocked() });
+			const { stdout, stdin, io } = ttyIo();
+			const run = top({ ...OPTIONS, offCpu }, source, io);
+			await until(() => /hot_alpha|reader_wait/.test(stdripped(stdout.output)), 5000, "first frame");
+			stdin.write("o");
+			if (offCpu) {
+				await until(() => /hot_alpha/.test(stdripped(stdout.output)), 5000, "the CPU view after o");
+			} else {
+				await until(() => /starts with --off-cpu/.test(stdripped(stdout.output)), 5000, "the notice");
+				assert.ok(!/reader_wait/.test(stdripped(stdout.output)));
+			}
+			stdin.write("q");
+			await run;
 		}
 	});
 });
