@@ -23,7 +23,9 @@ if (selected.length === 0) {
 }
 const r = spawnSync(
 	process.execPath,
-	["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...selected],
+	// A test that hangs (a view waiting for a frame that never comes) fails
+	// after five minutes instead of holding the whole run.
+	["--import", "tsx", "--test", "--test-concurrency=1", "--test-timeout=300000", "--test-reporter=spec", ...selected],
 	{ cwd: root, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", maxBuffer: 1 << 28 },
 );
 process.stdout.write(r.stdout ?? "");
