@@ -32,6 +32,7 @@ export class Recorder {
 	readonly unit: Unit;
 	readonly #lostAtStart: number;
 	readonly #frameIds = new Map<Frame, number>();
+	readonly #frameIdsByContent = new Map<string, number>();
 	readonly #entries = new Map<string, Entry>();
 	#dirty: Entry[] = [];
 	#count = 0;
@@ -51,6 +52,24 @@ export class Recorder {
 		this.unit = unit;
 	}
 
+	/**
+	 * Frames are mostly shared objects from the symbolizer's caches, so
+	 * identity finds them; the content (address included, as pprof keeps
+	 * locations) decides only for a frame object not seen before.
+	 */
+	#frameId(f: Frame): number {
+		let id = this.#frameIds.get(f);
+		if (id !== undefined) return id;
+		const content = `${f.kernel ? "k" : "u"}${f.module}\0${f.name}\0${f.address ?? ""}\0${f.buildId ?? ""}`;
+		id = this.#frameIdsByContent.get(content);
+		if (id === undefined) {
+			id = this.#frameIdsByContent.size;
+			this.#frameIdsByContent.set(content, id);
+		}
+		this.#frameIds.set(f, id);
+		return id;
+	}
+
 	/** Sum of sample values recorded so far. */
 	get samples(): number {
 		return this.#count;
@@ -60,16 +79,7 @@ export class Recorder {
 	add(batch: { readonly samples: readonly Sample[] }): void {
 		for (const s of batch.samples) {
 			let key = `${s.pid}:${s.tid}:${s.startNs}:${s.comm}:${s.exe}:${s.waitReason ?? ""}`;
-			// Frames are shared objects from the symbolizer's caches, so their
-			// identity is a cheap stand-in for their content (address included).
-			for (const f of s.frames) {
-				let id = this.#frameIds.get(f);
-				if (id === undefined) {
-					id = this.#frameIds.size;
-					this.#frameIds.set(f, id);
-				}
-				key += `,${id}`;
-			}
+			for (const f of s.frames) key += `,${this.#frameId(f)}`;
 			let e = this.#entries.get(key);
 			if (e === undefined) {
 				e = { sample: s, value: 0, taken: 0, dirty: false };
