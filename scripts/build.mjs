@@ -31,6 +31,8 @@ const needs = [
 	{ pkg: "python3", ok: () => onPath("python3") },
 	// Symbols of the stripped libc and ld.so, found by build-id.
 	{ pkg: "libc6-dbg", ok: () => existsSync("/usr/share/doc/libc6-dbg") },
+	// xmllint: the tests parse the flame graph SVG with it.
+	{ pkg: "libxml2-utils", ok: () => onPath("xmllint") },
 ];
 
 function onPath(cmd) {

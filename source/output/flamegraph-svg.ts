@@ -24,8 +24,8 @@ const CHAR_PX = 6.6;
 /** Base hue, saturation and lightness per kind; the name varies them a little. */
 const COLOURS: Record<FrameKind | "merged", readonly [number, number, number]> = {
 	process: [210, 45, 72],
-	kernel: [28, 85, 60],
-	user: [8, 75, 62],
+	kernel: [40, 85, 58],
+	user: [6, 75, 62],
 	jit: [120, 50, 55],
 	unknown: [0, 0, 72],
 	merged: [0, 0, 85],
@@ -52,7 +52,8 @@ function hash(s: string): number {
 function fill(kind: FrameKind | "merged", name: string): string {
 	const [h, s, l] = COLOURS[kind];
 	const v = hash(name);
-	const hue = kind === "unknown" || kind === "merged" ? h : h + Math.round(v * 30) - 10;
+	// Within ±6 degrees, so that kinds never share a hue.
+	const hue = kind === "unknown" || kind === "merged" ? h : h + Math.round(v * 12) - 6;
 	return `hsl(${hue},${s}%,${l + Math.round(v * 10) - 5}%)`;
 }
 

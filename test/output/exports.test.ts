@@ -38,8 +38,8 @@ describe("--svg", () => {
 		const fillOf = (name: string) => new RegExp(`<title>${name.replace(/[[\]*()]/g, "\\$&")}[^<]*</title><rect [^>]*fill="hsl\\((\\d+),(\\d+)%`).exec(svg);
 		const hue = (name: string) => Number(fillOf(name)?.[1]);
 		const sat = (name: string) => Number(fillOf(name)?.[2]);
-		assert.ok(hue("hot_alpha") < 25, "user frames are red");
-		assert.ok(hue("do_syscall_64") >= 18 && hue("do_syscall_64") <= 48, "kernel frames are orange");
+		assert.ok(hue("hot_alpha") < 15, "user frames are red");
+		assert.ok(hue("do_syscall_64") >= 30 && hue("do_syscall_64") <= 50, "kernel frames are orange");
 		assert.ok(hue("JS:*jsHot") >= 110, "JIT frames are green");
 		assert.equal(sat("[unknown] 0x7f0000001234 (no symbol)"), 0, "unknown frames are grey");
 	});
