@@ -66,8 +66,8 @@ const ENTER_ALT_SCREEN = "\u001B[?1049h";
 const LEAVE_ALT_SCREEN = "\u001B[?1049l";
 const SHOW_CURSOR = "\u001B[?25h";
 const NOTICE_MS = 5000;
-/** A recording on disk loses at most this much to a SIGKILL. */
-const CHECKPOINT_MS = 5000;
+/** A recording on disk loses about this much (and a refresh) to a SIGKILL. */
+const CHECKPOINT_MS = 2000;
 
 /**
  * Loads Ink, React and the view. Without NODE_ENV, React picks its
