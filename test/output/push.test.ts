@@ -123,7 +123,7 @@ describe("--push", () => {
 		const srv = await ingestServer({ port });
 		await waitFor("the queued profiles", () => srv.received.length === 3);
 		assert.deepEqual(srv.received.map((r) => decodeProfile(r.profile).samples[0]?.value), [3, 4, 5]);
-		assert.equal(pusher.stats().queued, 0);
+		await waitFor("the answers", () => pusher.stats().queued === 0);
 		await pusher.close();
 	});
 
