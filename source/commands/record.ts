@@ -35,8 +35,8 @@ export interface RecordParts {
 }
 
 /**
- * A SIGKILL loses at most this much (the promise is 5 s): each checkpoint
- * first drains the kernel, and costs only what is new, so it can be often.
+ * A SIGKILL loses at most this much and a drain interval (the promise is
+ * 5 s): a checkpoint costs only what is new, so it can be often.
  */
 const CHECKPOINT_MS = 2000;
 
@@ -90,9 +90,7 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 
 	await new Promise<void>((resolve) => {
 		const timers: NodeJS.Timeout[] = [];
-		let stopped = false;
 		const stop = () => {
-			stopped = true;
 			for (const t of timers) clearTimeout(t);
 			process.off("SIGINT", stop);
 			process.off("SIGTERM", stop);
@@ -102,24 +100,13 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 		process.on("SIGTERM", stop);
 		if (options.durationS !== undefined) timers.push(setTimeout(stop, options.durationS * 1000));
 		timers.push(setInterval(progress, out.isTTY ? 1000 : 5000));
-		let checkpointing = false;
 		const checkpoint = () => {
-			if (checkpointing) return;
-			checkpointing = true;
-			session
-				.flush()
-				.catch(() => undefined)
-				.then(() => {
-					// The last one is finish()'s, after the session closed.
-					if (!stopped) file.checkpoint();
-				})
-				.catch((error: Error) => {
-					writeError = error;
-					stop();
-				})
-				.finally(() => {
-					checkpointing = false;
-				});
+			try {
+				file.checkpoint();
+			} catch (error) {
+				writeError = error as Error;
+				stop();
+			}
 		};
 		timers.push(setInterval(checkpoint, CHECKPOINT_MS));
 		if (pusher) timers.push(setInterval(() => pusher.cut(), pusher.intervalMs));
