@@ -172,6 +172,8 @@ export async function top(
 				if (recorder) onDisk.delete(recorder);
 			}
 		}, CHECKPOINT_MS);
+		// A timer of its own must not keep the process alive after top returns.
+		checkpoints.unref();
 		cleanups.push(() => clearInterval(checkpoints));
 		const pusher = opts.push && new Pusher(opts.push, { frequencyHz, lost, now });
 		if (pusher) {

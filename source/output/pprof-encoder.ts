@@ -7,7 +7,7 @@
  * locations it introduces and the samples taken since the last one; the
  * concatenation of the chunks is one valid profile. The encoder keeps its
  * tables between chunks, so a checkpoint costs what is new, not what was
- * recorded so far (ARCHITECTURE.md, Recording).
+ * recorded so far.
  *
  * Layout of what tsprof writes (github.com/google/pprof proto/profile.proto):
  * - sample types by unit (SAMPLE_TYPES): CPU recordings carry

@@ -6,7 +6,7 @@
  * pprof labels). Sending never blocks sampling: profiles wait in a bounded
  * queue, one request is in flight at a time, failures are retried with
  * backoff, and when the queue is full the oldest profile is dropped and
- * counted (ARCHITECTURE.md, Recording).
+ * counted.
  */
 import type { Sample, Unit } from "../profile/model.js";
 import { Recorder } from "../profile/recorder.js";

@@ -1,6 +1,6 @@
 /**
  * Writes a Recorder's profile to its file so that the file is a valid
- * profile at every moment (ARCHITECTURE.md, Recording):
+ * profile at every moment:
  * - `start` writes the header as a first gzip member;
  * - each `checkpoint` appends one gzip member holding one pprof chunk: the
  *   strings, tables and samples new since the last one. gzip readers

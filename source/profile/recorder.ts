@@ -3,7 +3,7 @@
  * takes every batch and merges identical stacks of the same thread, so a
  * long recording grows with the number of distinct stacks, not with time.
  * It also knows what changed since it was last asked, which is what makes
- * checkpoints incremental (ARCHITECTURE.md, Recording).
+ * checkpoints incremental.
  */
 import type { Frame, Profile, Sample, Unit } from "./model.js";
 
