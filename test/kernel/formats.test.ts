@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import Ajv from "ajv";
+import { Ajv } from "ajv";
 import { decodeProfile } from "../../source/output/pprof.js";
 import { assertOk, reportJson, runCli, startRecord } from "../helpers/kernel-cli.js";
 import { Scratch, sleep, waitForLines } from "../helpers/kernel-fixtures.js";
@@ -68,15 +68,20 @@ test("--svg: well-formed XML naming the burners with their share", { skip: skip 
 });
 
 test("--speedscope: valid against the package's schema, one profile for the burner", { skip }, async () => {
-	const doc = JSON.parse(await report("--speedscope"));
+	const doc = JSON.parse(await report("--speedscope")) as {
+		profiles: { name: string; samples: number[][]; weights: number[] }[];
+		shared: { frames: { name: string }[] };
+	};
 	const schema = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("speedscope/dist/release/file-format-schema.json"), "utf8"));
 	const validate = new Ajv({ strict: false }).compile(schema);
-	assert.ok(validate(doc), JSON.stringify(validate.errors));
+	assert.ok(validate(structuredClone(doc)), JSON.stringify(validate.errors));
 	assert.equal(doc.profiles.length, 1);
-	assert.match(doc.profiles[0].name, new RegExp(`^ratio-burn \\(pid ${pid}\\)$`));
+	const [only] = doc.profiles;
+	assert.ok(only);
+	assert.match(only.name, new RegExp(`^ratio-burn \\(pid ${pid}\\)$`));
 	const names: string[] = doc.shared.frames.map((f: { name: string }) => f.name);
 	const leafWeight = (leaf: string) =>
-		doc.profiles[0].samples.reduce((n: number, s: number[], i: number) => (names[s[s.length - 1] as number] === leaf ? n + doc.profiles[0].weights[i] : n), 0);
+		only.samples.reduce((n, s, i) => (names[s[s.length - 1] as number] === leaf ? n + (only.weights[i] as number) : n), 0);
 	const ratio = leafWeight("ratio_alpha") / leafWeight("ratio_beta");
 	assert.ok(ratio > 2 && ratio < 4.5, `alpha/beta ${ratio}`);
 });
@@ -85,7 +90,7 @@ test("go tool pprof: -raw shows both sample types and the period, -traces the la
 	const raw = execFileSync("go", ["tool", "pprof", "-raw", file], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
 	assert.match(raw, /^PeriodType: cpu nanoseconds$/m);
 	assert.match(raw, /^Period: 10101010$/m);
-	assert.match(raw, /^Duration: 3\.\d+/m);
+	assert.match(raw, /^Duration: \d+(\.\d+)?s/m);
 	assert.match(raw, /^samples\/count cpu\/nanoseconds$/m);
 	// Every sample's CPU time is its count times the period.
 	for (const m of raw.matchAll(/^ +(\d+) +(\d+): /gm)) assert.equal(Number(m[2]), Number(m[1]) * 10101010);

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, test } from "node:test";
-import Ajv from "ajv";
+import { Ajv } from "ajv";
 import { flameGraphSvg } from "../../source/output/flamegraph-svg.js";
 import { formatFolded } from "../../source/output/folded.js";
 import { toSpeedscope } from "../../source/output/speedscope.js";
