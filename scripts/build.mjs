@@ -33,6 +33,8 @@ const needs = [
 	{ pkg: "libc6-dbg", ok: () => existsSync("/usr/share/doc/libc6-dbg") },
 	// MiniDebugInfo (.gnu_debugdata) is xz-compressed; tsprof runs `xz -dc`.
 	{ pkg: "xz-utils", ok: () => onPath("xz") },
+	// xmllint: the tests parse the flame graph SVG with it.
+	{ pkg: "libxml2-utils", ok: () => onPath("xmllint") },
 ];
 
 function onPath(cmd) {

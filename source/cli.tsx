@@ -11,9 +11,9 @@ import { UserError } from "./errors.js";
 
 const help = `
   Usage
-    $ tsprof top [--pid N]... [-F HZ] [-d SECONDS] [-n COUNT] [--record FILE] [--input FILE] [-- COMMAND...]
-    $ tsprof record -o FILE [--duration SECONDS] [-F HZ] [--pid N]... [-- COMMAND...]
-    $ tsprof report FILE [--json | --folded] [--pid N]... [--comm NAME]... [--top N]
+    $ tsprof top [--pid N]... [-F HZ] [-d SECONDS] [-n COUNT] [--off-cpu [--min-block US]] [--record FILE] [--input FILE] [--push URL] [-- COMMAND...]
+    $ tsprof record -o FILE [--duration SECONDS] [-F HZ] [--pid N]... [--off-cpu [--min-block US]] [--push URL] [-- COMMAND...]
+    $ tsprof report FILE [--json | --folded | --svg | --speedscope] [--pid N]... [--comm NAME]... [--top N]
     $ tsprof --version     version, kernel features and addon, in one line for bug reports
 
   Options
@@ -26,6 +26,12 @@ const help = `
     --record FILE        top: record to FILE from the start
     --input FILE         top: replay a recording instead of sampling
     --json, --folded     report formats (default: a table)
+    --svg, --speedscope  report: a flame graph SVG, or speedscope's JSON
+    --push URL           send a profile every interval to a Pyroscope-compatible server
+    --push-interval S    seconds between pushes (default 10)
+    --app NAME           push: the application name (default tsprof)
+    --label K=V          push: a label of every profile (repeatable)
+                         credentials: TSPROF_PUSH_TOKEN (bearer) or TSPROF_PUSH_BASIC_AUTH (user:password)
     --comm NAME          report: only processes with this command name (repeatable)
     --top N              report: rows per list
     -- COMMAND...        start COMMAND and profile it and its descendants (record
@@ -46,17 +52,25 @@ const flags = {
 	input: { type: "string" },
 	json: { type: "boolean", default: false },
 	folded: { type: "boolean", default: false },
+	svg: { type: "boolean", default: false },
+	speedscope: { type: "boolean", default: false },
+	push: { type: "string" },
+	pushInterval: { type: "number", default: 10 },
+	app: { type: "string", default: "tsprof" },
+	label: { type: "string", isMultiple: true, default: [] as string[] },
 	comm: { type: "string", isMultiple: true, default: [] as string[] },
 	top: { type: "number" },
 	offCpu: { type: "boolean", default: false },
 	minBlock: { type: "number", default: 1 },
 } as const;
 
+const PUSH_FLAGS = ["push", "pushInterval", "app", "label"];
+
 /** Which flags each command accepts (besides --help and --version). */
 const accepted: Record<string, readonly string[]> = {
-	top: ["frequency", "pid", "delay", "iterations", "record", "input", "offCpu", "minBlock"],
-	record: ["frequency", "pid", "output", "duration", "offCpu", "minBlock"],
-	report: ["json", "folded", "pid", "comm", "top"],
+	top: ["frequency", "pid", "delay", "iterations", "record", "input", "offCpu", "minBlock", ...PUSH_FLAGS],
+	record: ["frequency", "pid", "output", "duration", "offCpu", "minBlock", ...PUSH_FLAGS],
+	report: ["json", "folded", "svg", "speedscope", "pid", "comm", "top"],
 };
 
 function checkMinBlock(us: number): void {
@@ -65,6 +79,27 @@ function checkMinBlock(us: number): void {
 
 function positiveNumber(name: string, v: number | undefined): void {
 	if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new UserError(`--${name} must be a positive number`, 2);
+}
+
+/** `--push` and its companions, checked; credentials come from the environment only. */
+async function pushConfig(f: { push?: string; pushInterval: number; app: string; label: string[] }) {
+	if (f.push === undefined) return undefined;
+	try {
+		const url = new URL(f.push);
+		if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
+	} catch {
+		throw new UserError(`--push needs an http(s) URL, not '${f.push}'`, 2);
+	}
+	positiveNumber("push-interval", f.pushInterval);
+	const name = /^[A-Za-z0-9_.\-]+$/;
+	if (!name.test(f.app)) throw new UserError("--app may use letters, digits, '_', '.' and '-'", 2);
+	const labels = f.label.map((l): [string, string] => {
+		const [k, v] = [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)];
+		if (!l.includes("=") || !name.test(k) || !name.test(v)) throw new UserError(`--label needs KEY=VALUE of letters, digits, '_', '.' and '-', not '${l}'`, 2);
+		return [k, v];
+	});
+	const { pushAuthFromEnv } = await import("./output/push.js");
+	return { url: f.push, app: f.app, labels, intervalS: f.pushInterval, authorization: pushAuthFromEnv(process.env) };
 }
 
 async function main(): Promise<void> {
@@ -119,13 +154,14 @@ async function main(): Promise<void> {
 
 	switch (command) {
 		case "report": {
-			if (rest.length !== 1) throw new UserError("usage: tsprof report FILE [--json | --folded]", 2);
+			if (rest.length !== 1) throw new UserError("usage: tsprof report FILE [--json | --folded | --svg | --speedscope]", 2);
 			if (launchArgs.length > 0) throw new UserError("report does not start commands ('--')", 2);
-			if (f.json && f.folded) throw new UserError("choose one of --json and --folded", 2);
+			const formats = (["json", "folded", "svg", "speedscope"] as const).filter((name) => f[name]);
+			if (formats.length > 1) throw new UserError("choose one of --json, --folded, --svg and --speedscope", 2);
 			const { report } = await import("./commands/report.js");
 			await report({
 				file: rest[0],
-				format: f.json ? "json" : f.folded ? "folded" : "table",
+				format: formats[0] ?? "table",
 				pids: f.pid,
 				comms: f.comm,
 				top: f.top,
@@ -154,6 +190,7 @@ async function main(): Promise<void> {
 					...(f.offCpu ? { offCpu: { minBlockUs: f.minBlock } } : {}),
 					stderr: process.stderr,
 					...(launchArgs.length > 0 ? { command: launchArgs } : {}),
+					push: await pushConfig(f),
 				},
 				{ kernel: loadKernel(), proc: new ProcFs() },
 			);
@@ -177,6 +214,7 @@ async function main(): Promise<void> {
 				input: f.input,
 				...(f.offCpu ? { offCpu: true, minBlockUs: f.minBlock } : {}),
 				...(launchArgs.length > 0 ? { command: launchArgs } : {}),
+				push: await pushConfig(f),
 			});
 			return;
 		}

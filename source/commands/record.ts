@@ -1,14 +1,16 @@
 /**
  * `tsprof record`: samples until the duration elapses or SIGINT/SIGTERM
- * arrives, then writes a gzipped pprof file. The file is also rewritten
- * every few seconds, so a SIGKILL loses at most that much.
+ * arrives, then writes a gzipped pprof file. Every few seconds a checkpoint
+ * appends what is new, so a SIGKILL loses at most that much. With `--push`
+ * it also sends a profile to a backend every interval.
  */
-import { renameSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { UserError } from "../errors.js";
 import type { Kernel } from "../kernel/kernel.js";
-import { encodeProfile } from "../output/pprof.js";
-import { ProfileAccumulator } from "../profile/accumulator.js";
+import { type PushConfig, Pusher, pushSummary } from "../output/push.js";
+import { RecordingFile } from "../output/recording-file.js";
+import type { LiveBatch } from "../profile/live.js";
+import { Recorder } from "../profile/recorder.js";
 import type { ProcReader } from "../process/procfs.js";
 import { SamplerSession } from "../sampler/session.js";
 import { describeExit, launch } from "./launch.js";
@@ -25,6 +27,8 @@ export interface RecordOptions {
 	readonly stderr: NodeJS.WriteStream;
 	/** `-- COMMAND ARGS...`: start it, record it and its descendants, stop when it exits. */
 	readonly command?: readonly string[];
+	/** Where and how to push profiles (`--push`); undefined: no push. */
+	readonly push?: PushConfig;
 }
 
 /** The kernel and /proc to record from. */
@@ -33,18 +37,16 @@ export interface RecordParts {
 	readonly proc: ProcReader;
 }
 
-const CHECKPOINT_MS = 5000;
+/**
+ * A SIGKILL loses at most this much and a drain interval (the promise is
+ * 5 s): a checkpoint costs only what is new, so it can be often.
+ */
+const CHECKPOINT_MS = 2000;
 
 export function formatBytes(n: number): string {
 	if (n < 1024) return `${n} B`;
 	if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
 	return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-function writeAtomically(path: string, data: Buffer): void {
-	const tmp = `${path}.tmp-${process.pid}`;
-	writeFileSync(tmp, data);
-	renameSync(tmp, path);
 }
 
 export async function record(options: RecordOptions, parts: RecordParts): Promise<void> {
@@ -70,36 +72,29 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 		throw error;
 	}
 	const startTimeMs = Date.now();
-	const acc = new ProfileAccumulator();
-	session.subscribe((batch) => acc.add(options.offCpu ? (batch.offCpu ?? []) : batch.samples));
+	const lost = () => session.stats().lostSamples;
+	const rec = new Recorder(options.output, startTimeMs, options.frequencyHz, 0, options.offCpu ? "nanoseconds" : "samples");
+	const samplesOf = (batch: LiveBatch) => (options.offCpu ? { samples: batch.offCpu ?? [] } : batch);
+	session.subscribe((batch) => rec.add(samplesOf(batch)));
 	let drainError: Error | undefined;
 	session.onError((error) => {
 		drainError ??= error;
 	});
-
-	const measured = () => (options.offCpu ? `${(acc.value / 1e9).toFixed(3)} s blocked` : `${acc.value} samples`);
-	const snapshot = () => {
-		const s = session.stats();
-		return acc.toProfile({
-			unit: options.offCpu ? "nanoseconds" : "samples",
-			frequencyHz: options.frequencyHz,
-			startTimeMs,
-			durationMs: Date.now() - startTimeMs,
-			lostSamples: s.lostSamples,
-		});
-	};
-	const save = () => writeAtomically(options.output, encodeProfile(snapshot()));
+	const file = new RecordingFile(rec, lost);
 	// Fail early on an unwritable path rather than after the whole recording.
 	try {
-		save();
+		file.start();
 	} catch (error) {
 		await session.close();
-		throw new UserError(`cannot write ${options.output}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+		throw new UserError((error as Error).message);
 	}
+	const pusher = options.push && new Pusher(options.push, { frequencyHz: options.frequencyHz, lost, unit: rec.unit });
+	const measured = () => (options.offCpu ? `${(rec.samples / 1e9).toFixed(3)} s blocked` : `${rec.samples} samples`);
+	if (pusher) session.subscribe((batch) => pusher.add(samplesOf(batch)));
+	let writeError: Error | undefined;
 
 	const progress = () => {
-		const s = session.stats();
-		const line = `recording ${((Date.now() - startTimeMs) / 1000).toFixed(0)}s: ${measured()}, ${s.lostSamples} lost`;
+		const line = `recording ${((Date.now() - startTimeMs) / 1000).toFixed(0)}s: ${measured()}, ${lost()} lost${pusher ? `; ${pushSummary(pusher.stats())}` : ""}`;
 		if (out.isTTY) out.write(`\r${line}\x1b[K`);
 		else out.write(`${line}\n`);
 	};
@@ -118,25 +113,40 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 		launched?.release();
 		if (options.durationS !== undefined) timers.push(setTimeout(stop, options.durationS * 1000));
 		timers.push(setInterval(progress, out.isTTY ? 1000 : 5000));
-		// Checkpoints: every 5 s, unless encoding takes so long that they would
-		// cost more than 1/20 of a core; then as often as that allows.
 		const checkpoint = () => {
-			const t0 = performance.now();
-			save();
-			const next = Math.max(CHECKPOINT_MS, 20 * (performance.now() - t0));
-			timers.push(setTimeout(checkpoint, next));
+			try {
+				file.checkpoint();
+			} catch (error) {
+				writeError = error as Error;
+				stop();
+			}
 		};
-		timers.push(setTimeout(checkpoint, CHECKPOINT_MS));
+		timers.push(setInterval(checkpoint, CHECKPOINT_MS));
+		if (pusher) timers.push(setInterval(() => pusher.cut(), pusher.intervalMs));
 	});
 
 	await session.close();
 	if (out.isTTY) out.write("\r\x1b[K");
-	save();
+	let size = 0;
+	let compactError: string | undefined;
+	if (!writeError) {
+		try {
+			({ size, compactError } = file.finish());
+		} catch (error) {
+			writeError = error as Error;
+		}
+	}
+	if (pusher) {
+		pusher.cut();
+		await pusher.close();
+		out.write(`tsprof: ${pushSummary(pusher.stats())}\n`);
+	}
+	if (writeError) throw new UserError(`${writeError.message}; ${rescue(file, rec.samples)}`);
+	if (compactError) out.write(`tsprof: could not compact ${options.output} (${compactError}); it is complete as written\n`);
 	const s = session.stats();
-	const size = statSync(options.output).size;
 	const c = s.mapCleanup;
 	out.write(
-		`tsprof: wrote ${options.output}: ${measured()}, ${s.lostSamples} lost, ${acc.processCount()} processes, ${formatBytes(size)}` +
+		`tsprof: wrote ${options.output}: ${measured()}, ${s.lostSamples} lost, ${rec.processCount()} processes, ${formatBytes(size)}` +
 			` (map cleanup: ${c.batchDeletes} batch deletes, ${c.fallbackDeletes} fallback deletes, ${c.failures} failures)\n`,
 	);
 	const loss = session.lossDetails();
@@ -161,5 +171,14 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 			out.write(`tsprof: ${line}\n`);
 			process.exitCode = exitCode;
 		}
+	}
+}
+
+/** Saves the samples in memory elsewhere and says where they went. */
+function rescue(file: RecordingFile, samples: number): string {
+	try {
+		return `the ${samples} samples recorded are in ${file.rescue()}`;
+	} catch (error) {
+		return `the ${samples} samples recorded could not be saved elsewhere either (${(error as Error).message})`;
 	}
 }

@@ -3,6 +3,8 @@
  * Composition only; the parts live in output/ and profile/.
  */
 import { UserError } from "../errors.js";
+import { basename } from "node:path";
+import { flameGraphSvg } from "../output/flamegraph-svg.js";
 import { formatFolded } from "../output/folded.js";
 import { readProfileFile } from "../output/pprof.js";
 import {
@@ -10,16 +12,17 @@ import {
 	formatReportJson,
 	formatReportText,
 } from "../output/report-text.js";
+import { toSpeedscope } from "../output/speedscope.js";
 import { aggregate, filterSamples } from "../profile/aggregate.js";
 
 /** The output formats `report` itself renders. */
-export type ReportFormat = "table" | "json" | "folded";
+export type ReportFormat = "table" | "json" | "folded" | "svg" | "speedscope";
 
 /** What `tsprof report` was asked to do. */
 export interface ReportOptions {
 	/** The recording (gzipped or raw pprof). */
 	readonly file: string;
-	/** `table` by default, `--json`, `--folded`. */
+	/** `table` by default, `--json`, `--folded`, `--svg`, `--speedscope`. */
 	readonly format: ReportFormat;
 	/** Only these pids (`--pid`); empty means all. */
 	readonly pids: readonly number[];
@@ -46,6 +49,14 @@ export async function report(opts: ReportOptions): Promise<void> {
 	switch (opts.format) {
 		case "folded":
 			text = formatFolded(filterSamples(profile.samples, filter));
+			break;
+		case "svg":
+			text = flameGraphSvg(profile, filterSamples(profile.samples, filter), {
+				title: `tsprof: ${basename(opts.file)}`,
+			});
+			break;
+		case "speedscope":
+			text = `${JSON.stringify(toSpeedscope(profile, filterSamples(profile.samples, filter), basename(opts.file)))}\n`;
 			break;
 		case "json":
 			text = formatReportJson(

@@ -16,8 +16,10 @@ import { IntervalAccumulator } from "../profile/top/interval.js";
 import { selfCpuPercent } from "../profile/top/rates.js";
 import { snapshot } from "../profile/top/snapshot.js";
 import { advance, DEFAULT_CONFIG, emptyTopData, samplesPerSecond, type TopData, windowMs, zero } from "../profile/top/window.js";
-import { defaultRecordingName, Recorder } from "../profile/top-recorder.js";
 import { withWaitFrames } from "../profile/top/wait-frames.js";
+import { defaultRecordingName, Recorder } from "../profile/recorder.js";
+import { type PushConfig, Pusher, pushSummary } from "../output/push.js";
+import { RecordingFile } from "../output/recording-file.js";
 
 /** What the CLI parsed for `tsprof top`. */
 export interface TopOptions {
@@ -39,6 +41,8 @@ export interface TopOptions {
 	readonly iterations?: number;
 	/** The source measures off-CPU time too (`--off-cpu`): the view starts there, and `o` switches. */
 	readonly offCpu?: boolean;
+	/** Push profiles to a backend (`--push`). */
+	readonly push?: PushConfig;
 }
 
 /** The outside world of `top`; everything defaults to the process's own. */
@@ -54,7 +58,10 @@ export interface TopIo {
 	readonly handleSignals?: boolean;
 	/** Wall clock, ms since the epoch. */
 	readonly now?: () => number;
-	/** Writes a finished recording. */
+	/**
+	 * Writes a finished recording. Without it, recordings go to disk through
+	 * RecordingFile, with a checkpoint every few seconds.
+	 */
 	readonly writeFile?: (file: string, data: Uint8Array) => Promise<void>;
 }
 
@@ -62,6 +69,8 @@ const ENTER_ALT_SCREEN = "\u001B[?1049h";
 const LEAVE_ALT_SCREEN = "\u001B[?1049l";
 const SHOW_CURSOR = "\u001B[?25h";
 const NOTICE_MS = 5000;
+/** A recording on disk loses about this much (and a refresh) to a SIGKILL. */
+const CHECKPOINT_MS = 2000;
 
 /**
  * Loads Ink, React and the view. Without NODE_ENV, React picks its
@@ -147,8 +156,39 @@ export async function top(
 		let offCpuView = opts.offCpu === true;
 		const shown = () => (offCpuView ? offData : data);
 		let stats: SamplerStats = source.stats();
-		const startRecorder = (file: string) =>
-			new Recorder(file, now(), frequencyHz, source.stats().lostSamples);
+		const lost = () => source.stats().lostSamples;
+		// Recordings on disk get checkpoints; one that cannot start or
+		// append is written whole at the end instead, which reports the error.
+		const onDisk = new Map<Recorder, RecordingFile>();
+		const startRecorder = (file: string) => {
+			const rec = new Recorder(file, now(), frequencyHz, lost());
+			if (io.writeFile === undefined) {
+				const disk = new RecordingFile(rec, lost, now);
+				try {
+					disk.start();
+					onDisk.set(rec, disk);
+				} catch {
+					// reported by save()
+				}
+			}
+			return rec;
+		};
+		const checkpoints = setInterval(() => {
+			const disk = recorder && onDisk.get(recorder);
+			try {
+				disk?.checkpoint();
+			} catch {
+				if (recorder) onDisk.delete(recorder);
+			}
+		}, CHECKPOINT_MS);
+		// A timer of its own must not keep the process alive after top returns.
+		checkpoints.unref();
+		cleanups.push(() => clearInterval(checkpoints));
+		const pusher = opts.push && new Pusher(opts.push, { frequencyHz, lost, now });
+		if (pusher) {
+			const timer = setInterval(() => pusher.cut(), pusher.intervalMs);
+			cleanups.push(() => clearInterval(timer));
+		}
 		let recorder =
 			opts.record === undefined ? undefined : startRecorder(opts.record);
 		const pendingWrites: Promise<string>[] = [];
@@ -164,6 +204,7 @@ export async function top(
 				accumulator.add(batch);
 				if (batch.offCpu) offAccumulator.add({ ...batch, samples: withWaitFrames(batch.offCpu) });
 				recorder?.add(batch);
+				pusher?.add(batch);
 				if (!sawSamples && batch.samples.length > 0) {
 					sawSamples = true;
 					if (onFirstData) queueMicrotask(onFirstData);
@@ -186,10 +227,18 @@ export async function top(
 		};
 
 		const save = (rec: Recorder): Promise<string> => {
-			const profile = rec.profile(now(), source.stats().lostSamples);
+			const profile = rec.profile(now(), lost());
+			const disk = onDisk.get(rec);
+			onDisk.delete(rec);
 			// Encoding throws synchronously on bad data; inside a key handler that would be a crash.
 			return Promise.resolve()
-				.then(() => writeFile(rec.file, encodeProfile(profile)))
+				.then(() => {
+					if (disk) {
+						disk.finish();
+						return;
+					}
+					return writeFile(rec.file, encodeProfile(profile));
+				})
 				.then(
 					() => `wrote ${rec.file} (${rec.samples} samples)`,
 					(error: unknown) => {
@@ -385,6 +434,11 @@ export async function top(
 		const last = results[results.length - 1];
 		if (final && last?.status === "fulfilled")
 			stderr.write(`tsprof: ${last.value}\n`);
+		if (pusher) {
+			pusher.cut();
+			await pusher.close();
+			stderr.write(`tsprof: ${pushSummary(pusher.stats())}\n`);
+		}
 		const failed = results.find(
 			(r): r is PromiseRejectedResult => r.status === "rejected",
 		);

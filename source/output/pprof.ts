@@ -1,32 +1,16 @@
 /**
- * The record file: a gzipped pprof `profile.proto`
- * (github.com/google/pprof/blob/main/proto/profile.proto), written so that
- * `go tool pprof` opens it, and read back into the shared model without loss.
- *
- * Layout of what tsprof writes:
- * - one sample type, `samples/count` or `off_cpu/nanoseconds`, with
- *   `period_type` cpu/nanoseconds and `period` = 1e9 / frequency;
- * - every sample has the labels `pid`, `tid` (numbers, so `-tagfocus=pid=N`
- *   works), `comm`, `exe` (strings) and `start_ns` (a number in nanoseconds);
- * - one mapping per (file, build-id, mapped range), kernel frames in a
- *   mapping whose file is `[kernel]`; `has_functions` is set, as names are
- *   already resolved;
- * - one location per (mapping, address, name) and one line per location, whose
- *   function has name = system_name = the frame's name and filename = module;
- * - comments `tsprof:lost=N` and `tsprof:hz=F` keep what proto fields cannot.
+ * The record file: a gzipped pprof `profile.proto`, read back into the
+ * shared model without loss. What tsprof writes is described in
+ * pprof-encoder.ts; this reader also takes other tools' profiles, and
+ * files made of several gzip members or concatenated chunks.
  */
 import { readFile } from "node:fs/promises";
 import { gunzipSync, gzipSync } from "node:zlib";
 import {
-	Label,
-	Line,
-	Location,
 	Mapping,
 	Function as PprofFunction,
 	Profile as PprofProfile,
-	Sample as PprofSample,
-	StringTable,
-	ValueType,
+	type ValueType,
 } from "pprof-format";
 import { UserError } from "../errors.js";
 import {
@@ -37,12 +21,17 @@ import {
 	type Sample,
 	type Unit,
 } from "../profile/model.js";
+import { HZ_COMMENT, LOST_COMMENT, PprofEncoder } from "./pprof-encoder.js";
 
 type Numeric = number | bigint;
 
-const LOST_COMMENT = "tsprof:lost=";
-const HZ_COMMENT = "tsprof:hz=";
 const NS_PER_MS = 1_000_000n;
+
+/**
+ * The most a profile may inflate to. A recording of a busy hour is a few
+ * tens of MiB; a small file that claims more is a gzip bomb or garbage.
+ */
+export const MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024;
 
 /** Encodes `p` as a gzipped pprof profile. */
 export function encodeProfile(p: Profile): Buffer {
@@ -51,136 +40,7 @@ export function encodeProfile(p: Profile): Buffer {
 
 /** Encodes `p` as an uncompressed pprof `Profile` message. */
 export function encodeProfileRaw(p: Profile): Uint8Array {
-	const st = new StringTable();
-	const mappings: Mapping[] = [];
-	const locations: Location[] = [];
-	const functions: PprofFunction[] = [];
-	const mappingIds = new Map<string, number>();
-	const locationIds = new Map<string, number>();
-	const functionIds = new Map<string, number>();
-	// Frames are usually shared objects (symbol caches); skip the keys for those.
-	const frameIds = new Map<Frame, number>();
-
-	const mappingId = (f: Frame): number => {
-		const file = f.kernel ? KERNEL_MODULE : f.module;
-		const r = f.mapping;
-		const key = r
-			? `${file}\0${f.buildId ?? ""}\0${r.start}\0${r.limit}\0${r.offset}`
-			: `${file}\0${f.buildId ?? ""}`;
-		let id = mappingIds.get(key);
-		if (id === undefined) {
-			id = mappings.length + 1;
-			mappings.push(
-				new Mapping({
-					id,
-					memoryStart: r?.start ?? 0,
-					memoryLimit: r?.limit ?? 0,
-					fileOffset: r?.offset ?? 0,
-					filename: st.dedup(file),
-					buildId: st.dedup(f.buildId ?? ""),
-					hasFunctions: true,
-				}),
-			);
-			mappingIds.set(key, id);
-		}
-		return id;
-	};
-
-	const functionId = (f: Frame): number => {
-		const key = `${f.name}\0${f.module}`;
-		let id = functionIds.get(key);
-		if (id === undefined) {
-			id = functions.length + 1;
-			const name = st.dedup(f.name);
-			functions.push(
-				new PprofFunction({
-					id,
-					name,
-					systemName: name,
-					filename: st.dedup(f.module),
-				}),
-			);
-			functionIds.set(key, id);
-		}
-		return id;
-	};
-
-	const locationId = (f: Frame): number => {
-		let id = frameIds.get(f);
-		if (id !== undefined) return id;
-		const mid = mappingId(f);
-		const key = `${mid}\0${f.address ?? ""}\0${f.name}\0${f.module}`;
-		id = locationIds.get(key);
-		if (id === undefined) {
-			id = locations.length + 1;
-			locations.push(
-				new Location({
-					id,
-					mappingId: mid,
-					address: f.address ?? 0,
-					line: [new Line({ functionId: functionId(f) })],
-				}),
-			);
-			locationIds.set(key, id);
-		}
-		frameIds.set(f, id);
-		return id;
-	};
-
-	const kPid = st.dedup("pid");
-	const kTid = st.dedup("tid");
-	const kComm = st.dedup("comm");
-	const kExe = st.dedup("exe");
-	const kStart = st.dedup("start_ns");
-	const kWait = st.dedup("wait");
-	const uNs = st.dedup("nanoseconds");
-
-	const samples: PprofSample[] = [];
-	for (const s of p.samples) {
-		// Zero-valued fields are not written, and an empty label would be an
-		// empty submessage, which pprof-format mis-measures: leave those out.
-		const label: Label[] = [];
-		if (s.pid !== 0) label.push(new Label({ key: kPid, num: s.pid }));
-		if (s.tid !== 0) label.push(new Label({ key: kTid, num: s.tid }));
-		if (s.comm !== "")
-			label.push(new Label({ key: kComm, str: st.dedup(s.comm) }));
-		if (s.exe !== "")
-			label.push(new Label({ key: kExe, str: st.dedup(s.exe) }));
-		if (s.startNs !== 0n)
-			label.push(new Label({ key: kStart, num: s.startNs, numUnit: uNs }));
-		if (s.waitReason) label.push(new Label({ key: kWait, str: st.dedup(s.waitReason) }));
-		samples.push(
-			new PprofSample({
-				locationId: s.frames.map(locationId),
-				value: [Math.max(0, Math.round(s.value))],
-				label,
-			}),
-		);
-	}
-
-	const comment = [st.dedup(`${LOST_COMMENT}${p.lostSamples}`)];
-	if (p.frequencyHz > 0)
-		comment.push(st.dedup(`${HZ_COMMENT}${p.frequencyHz}`));
-
-	const sampleType =
-		p.unit === "nanoseconds"
-			? new ValueType({ type: st.dedup("off_cpu"), unit: uNs })
-			: new ValueType({ type: st.dedup("samples"), unit: st.dedup("count") });
-
-	const profile = new PprofProfile({
-		sampleType: [sampleType],
-		sample: samples,
-		mapping: mappings,
-		location: locations,
-		function: functions,
-		stringTable: st,
-		timeNanos: msToNs(p.startTimeMs),
-		durationNanos: msToNs(p.durationMs),
-		periodType: new ValueType({ type: st.dedup("cpu"), unit: uNs }),
-		period: p.frequencyHz > 0 ? Math.round(1e9 / p.frequencyHz) : 0,
-		comment,
-	});
-	return profile.encode();
+	return new PprofEncoder().chunk(p.samples, p);
 }
 
 /**
@@ -188,13 +48,18 @@ export function encodeProfileRaw(p: Profile): Uint8Array {
  * tool. Throws a plain Error whose message is a short reason (no file name)
  * when the bytes are not a well-formed profile.
  */
-export function decodeProfile(buf: Uint8Array): Profile {
+export function decodeProfile(
+	buf: Uint8Array,
+	maxBytes = MAX_DECOMPRESSED_BYTES,
+): Profile {
 	if (buf.length === 0) throw new Error("no data");
 	let raw = buf;
 	if (buf[0] === 0x1f && buf[1] === 0x8b) {
 		try {
-			raw = gunzipSync(buf);
+			raw = gunzipSync(buf, { maxOutputLength: maxBytes });
 		} catch (e) {
+			if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
+				throw new Error(`more than ${maxBytes} bytes once decompressed`);
 			throw new Error(`bad gzip data: ${(e as Error).message}`);
 		}
 		if (raw.length === 0) throw new Error("no data inside the gzip stream");
@@ -318,8 +183,13 @@ function fromPprof(pp: PprofProfile): Profile {
 	};
 	if (pp.sampleType.length === 0) throw new Error("no sample type");
 
-	// pprof's convention: default_sample_type names the type, else the last one.
-	let valueIndex = pp.sampleType.length - 1;
+	// default_sample_type names the type when set. Otherwise tsprof counts
+	// samples when there is such a type (CPU profiles carry samples/count
+	// beside cpu/nanoseconds), else takes the last one, as pprof does.
+	const samplesIndex = pp.sampleType.findIndex(
+		(t) => str(t.type) === "samples" && str(t.unit) === "count",
+	);
+	let valueIndex = samplesIndex >= 0 ? samplesIndex : pp.sampleType.length - 1;
 	if (pp.defaultSampleType) {
 		const want = str(pp.defaultSampleType);
 		const found = pp.sampleType.findIndex((t) => str(t.type) === want);
@@ -500,13 +370,6 @@ function parseBigInt(s: string): bigint {
 	} catch {
 		return 0n;
 	}
-}
-
-/** Exact for whole ms (bigint), so epoch times keep every digit. */
-function msToNs(ms: number): bigint {
-	if (!Number.isFinite(ms) || ms <= 0) return 0n;
-	const whole = Math.floor(ms);
-	return BigInt(whole) * NS_PER_MS + BigInt(Math.round((ms - whole) * 1e6));
 }
 
 function nsToMs(ns: Numeric): number {

@@ -231,8 +231,19 @@ describe("pprof", () => {
 		assert.equal(s[0], "");
 		assert.deepEqual(
 			pp.sampleType.map((t) => [str(t.type), str(t.unit)]),
-			[["samples", "count"]],
+			[
+				["samples", "count"],
+				["cpu", "nanoseconds"],
+			],
 		);
+		// What Pyroscope and Grafana read: CPU time = samples × period.
+		const period = Math.round(1e9 / profile.frequencyHz);
+		assert.equal(Number(pp.period), period);
+		for (const [i, ps] of pp.sample.entries()) {
+			const v = profile.samples[i]?.value as number;
+			assert.deepEqual(ps.value.map(Number), [v, v * period]);
+		}
+		assert.ok(Number(pp.timeNanos) > 0 && Number(pp.durationNanos) > 0);
 		assert.ok(pp.periodType);
 		assert.deepEqual(
 			[str(pp.periodType.type), str(pp.periodType.unit)],
@@ -408,9 +419,15 @@ describe("pprof", () => {
 			period: 10_000_000,
 		});
 		const back = decodeProfile(gzipSync(pp.encode()));
-		assert.equal(back.unit, "nanoseconds");
+		// A CPU profile with samples/count is read as sample counts...
+		assert.equal(back.unit, "samples");
 		assert.equal(back.frequencyHz, 100);
-		assert.equal(back.samples[0]?.value, 30_000_000);
+		assert.equal(back.samples[0]?.value, 3);
+		// ...unless default_sample_type names another type.
+		pp.defaultSampleType = st.dedup("cpu");
+		const cpu = decodeProfile(pp.encode());
+		assert.equal(cpu.unit, "nanoseconds");
+		assert.equal(cpu.samples[0]?.value, 30_000_000);
 		assert.deepEqual(
 			back.samples[0]?.frames.map((f) => [
 				f.name,

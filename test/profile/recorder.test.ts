@@ -5,7 +5,7 @@ import { encodeProfile } from "../../source/output/pprof.js";
 import { intervalsToData } from "../helpers/top-data.js";
 import type { LiveBatch } from "../../source/profile/live.js";
 import { DEFAULT_CONFIG, type TopConfig, type TopData } from "../../source/profile/top/window.js";
-import { defaultRecordingName, Recorder } from "../../source/profile/top-recorder.js";
+import { defaultRecordingName, Recorder } from "../../source/profile/recorder.js";
 import { batch, sample, user } from "../ui/fake-source.js";
 
 describe("recording", () => {

@@ -1,0 +1,139 @@
+/**
+ * The one recorder behind `record`, `top --record`/`r` and `--push`: it
+ * takes every batch and merges identical stacks of the same thread, so a
+ * long recording grows with the number of distinct stacks, not with time.
+ * It also knows what changed since it was last asked, which is what makes
+ * checkpoints incremental.
+ */
+import type { Frame, Profile, Sample, Unit } from "./model.js";
+
+/** `tsprof-YYYYmmdd-HHMMSS.pb.gz` in local time. */
+export function defaultRecordingName(date: Date): string {
+	const two = (n: number) => String(n).padStart(2, "0");
+	const day = `${date.getFullYear()}${two(date.getMonth() + 1)}${two(date.getDate())}`;
+	const time = `${two(date.getHours())}${two(date.getMinutes())}${two(date.getSeconds())}`;
+	return `tsprof-${day}-${time}.pb.gz`;
+}
+
+interface Entry {
+	readonly sample: Sample;
+	value: number;
+	/** `value` when `takeChanges` last saw this entry. */
+	taken: number;
+	dirty: boolean;
+}
+
+/** An ongoing recording. Mutable: it takes every batch. */
+export class Recorder {
+	/** Where the recording goes; the recorder itself does no I/O. */
+	readonly file: string;
+	readonly startTimeMs: number;
+	readonly frequencyHz: number;
+	readonly unit: Unit;
+	readonly #lostAtStart: number;
+	readonly #frameIds = new Map<Frame, number>();
+	readonly #frameIdsByContent = new Map<string, number>();
+	readonly #entries = new Map<string, Entry>();
+	#dirty: Entry[] = [];
+	#count = 0;
+
+	/** `lostAtStart` is the sampler's lost count when recording starts, so the file counts only its own. */
+	constructor(
+		file: string,
+		startTimeMs: number,
+		frequencyHz: number,
+		lostAtStart: number,
+		unit: Unit = "samples",
+	) {
+		this.file = file;
+		this.startTimeMs = startTimeMs;
+		this.frequencyHz = frequencyHz;
+		this.#lostAtStart = lostAtStart;
+		this.unit = unit;
+	}
+
+	/**
+	 * Frames are mostly shared objects from the symbolizer's caches, so
+	 * identity finds them; the content (address included, as pprof keeps
+	 * locations) decides only for a frame object not seen before.
+	 */
+	#frameId(f: Frame): number {
+		let id = this.#frameIds.get(f);
+		if (id !== undefined) return id;
+		const content = `${f.kernel ? "k" : "u"}${f.module}\0${f.name}\0${f.address ?? ""}\0${f.buildId ?? ""}`;
+		id = this.#frameIdsByContent.get(content);
+		if (id === undefined) {
+			id = this.#frameIdsByContent.size;
+			this.#frameIdsByContent.set(content, id);
+		}
+		this.#frameIds.set(f, id);
+		return id;
+	}
+
+	/** Sum of sample values recorded so far. */
+	get samples(): number {
+		return this.#count;
+	}
+
+	/** Adds a batch; a stack seen before for the same thread adds to its value. */
+	add(batch: { readonly samples: readonly Sample[] }): void {
+		for (const s of batch.samples) {
+			let key = `${s.pid}:${s.tid}:${s.startNs}:${s.comm}:${s.exe}:${s.waitReason ?? ""}`;
+			for (const f of s.frames) key += `,${this.#frameId(f)}`;
+			let e = this.#entries.get(key);
+			if (e === undefined) {
+				e = { sample: s, value: 0, taken: 0, dirty: false };
+				this.#entries.set(key, e);
+			}
+			e.value += s.value;
+			if (!e.dirty) {
+				e.dirty = true;
+				this.#dirty.push(e);
+			}
+			this.#count += s.value;
+		}
+	}
+
+	/**
+	 * The samples added since the last call, each with the value it gained:
+	 * what a checkpoint appends.
+	 */
+	takeChanges(): Sample[] {
+		const out: Sample[] = [];
+		for (const e of this.#dirty) {
+			const gained = e.value - e.taken;
+			if (gained !== 0) out.push({ ...e.sample, value: gained });
+			e.taken = e.value;
+			e.dirty = false;
+		}
+		this.#dirty = [];
+		return out;
+	}
+
+	/** Distinct processes among the samples. */
+	processCount(): number {
+		const seen = new Set<string>();
+		for (const { sample } of this.#entries.values())
+			seen.add(`${sample.pid}:${sample.startNs}`);
+		return seen.size;
+	}
+
+	/** How the recording was taken, as of `endTimeMs` with `lostNow` lost in all. */
+	meta(endTimeMs: number, lostNow: number): Omit<Profile, "samples"> {
+		return {
+			unit: this.unit,
+			frequencyHz: this.frequencyHz,
+			startTimeMs: this.startTimeMs,
+			durationMs: Math.max(0, endTimeMs - this.startTimeMs),
+			lostSamples: Math.max(0, lostNow - this.#lostAtStart),
+		};
+	}
+
+	/** The whole profile as of `endTimeMs`, when the sampler had lost `lostNow` samples in all. */
+	profile(endTimeMs: number, lostNow: number): Profile {
+		const samples: Sample[] = [];
+		for (const { sample, value } of this.#entries.values())
+			samples.push(value === sample.value ? sample : { ...sample, value });
+		return { ...this.meta(endTimeMs, lostNow), samples };
+	}
+}
