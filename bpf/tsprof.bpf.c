@@ -19,6 +19,10 @@ const volatile __u32 stack_copy_bytes = TSPROF_STACK_COPY_MAX;
 /* Off-CPU: blocks shorter than this are not reported; kernel threads only if asked. */
 const volatile __u64 min_block_ns = 1000;
 const volatile __u32 offcpu_kernel_threads = 0;
+/* tsprof's own process: not sampled. Its samples would be unwound by
+ * itself, a feedback loop that costs more than it tells (its header shows
+ * its CPU); perf top's own cost is likewise not what users profile. */
+const volatile __u32 self_tgid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -130,6 +134,8 @@ int on_cpu_clock(struct bpf_perf_event_data *ctx)
 	id = bpf_get_current_pid_tgid();
 	if ((__u32)id == 0)
 		return 0; /* the idle task */
+	if ((id >> 32) == self_tgid)
+		return 0;
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return 0;
@@ -262,7 +268,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	long r;
 	int kthread = prev->flags & PF_KTHREAD;
 
-	if (tid == 0 || (kthread && !offcpu_kernel_threads))
+	if (tid == 0 || (kthread && !offcpu_kernel_threads) || prev->tgid == self_tgid)
 		return;
 	/* A thread's last switch-out, on its way out of the kernel for good:
 	 * nothing will switch it in again. */

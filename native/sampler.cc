@@ -198,6 +198,7 @@ std::string Sampler::open_all(const OpenOptions& opts) {
   skel_->rodata->stack_copy_bytes = static_cast<__u32>(opts.stack_copy_bytes);
   skel_->rodata->min_block_ns = static_cast<__u64>(opts.min_block_ns);
   skel_->rodata->offcpu_kernel_threads = opts.offcpu_kernel_threads ? 1 : 0;
+  skel_->rodata->self_tgid = static_cast<__u32>(getpid());
   int err = bpf_map__set_max_entries(skel_->maps.samples, static_cast<__u32>(opts.sample_ring_bytes));
   if (!err && opts.off_cpu) err = bpf_map__set_max_entries(skel_->maps.offcpu, static_cast<__u32>(opts.offcpu_ring_bytes));
   // Not asked for: not loaded at all, so it costs nothing.
