@@ -5,6 +5,7 @@
  * weighted in nanoseconds of CPU (samples × the sampling period) so that
  * speedscope shows time; without a known frequency, in plain samples.
  */
+import { processKey } from "../profile/process-key.js";
 import type { Profile, Sample } from "../profile/model.js";
 import { periodNs } from "./pprof-encoder.js";
 
@@ -45,7 +46,7 @@ export function toSpeedscope(profile: Profile, samples: readonly Sample[], name:
 
 	const byProcess = new Map<string, { title: string; stacks: Map<string, { ids: number[]; weight: number }>; total: number }>();
 	for (const s of samples) {
-		const pkey = `${s.pid}:${s.startNs}`;
+		const pkey = processKey(s.pid, s.startNs);
 		let proc = byProcess.get(pkey);
 		if (proc === undefined) {
 			proc = { title: `${s.comm || "[unknown]"} (pid ${s.pid})`, stacks: new Map(), total: 0 };

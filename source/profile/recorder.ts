@@ -5,6 +5,7 @@
  * It also knows what changed since it was last asked, which is what makes
  * checkpoints incremental.
  */
+import { processKey } from "./process-key.js";
 import type { Frame, Profile, Sample, Unit } from "./model.js";
 
 /** `tsprof-YYYYmmdd-HHMMSS.pb.gz` in local time. */
@@ -114,7 +115,7 @@ export class Recorder {
 	processCount(): number {
 		const seen = new Set<string>();
 		for (const { sample } of this.#entries.values())
-			seen.add(`${sample.pid}:${sample.startNs}`);
+			seen.add(processKey(sample.pid, sample.startNs));
 		return seen.size;
 	}
 
