@@ -6,6 +6,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { after, before, describe, mock, test } from "node:test";
 import { ElfError, readElf } from "../../source/symbols/elf-reader.js";
+import { prng } from "../helpers/prng.js";
 
 // Fixed so that a failure names a case that can be replayed.
 const SEED = 0x7e5f_0001;
@@ -32,17 +33,6 @@ function haveGcc(): boolean {
 
 const skip = !haveGcc() && process.env.CI !== "true" ? "needs gcc" : false;
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-	};
-}
 
 interface Layout {
 	readonly phoff: number;

@@ -6,6 +6,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { loadPerfMap, parsePerfMap, perfMapPath } from "../../source/symbols/perf-map.js";
 import { PackedSymbols, type SymbolEntry, SymbolTable } from "../../source/symbols/symbol-table.js";
+import { prng } from "../helpers/prng.js";
 
 const V8_STYLE = [
 	"7f0000001000 40 LazyCompile:~foo /app/x.js:1",
@@ -135,17 +136,6 @@ describe("SymbolTable", () => {
 	});
 });
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-	};
-}
 
 /** NUL-terminated names laid out as a string table, and where each one starts. */
 function stringTable(names: readonly Buffer[]): { bytes: Buffer; offsets: number[] } {

@@ -11,6 +11,7 @@ import type { UnwindTable } from "../../source/unwind/table.js";
 import { compileElfCfi } from "../../source/unwind/tables.js";
 import { Unwinder } from "../../source/unwind/unwinder.js";
 import { NO_FP, buildFixture, haveTools } from "./fixture.js";
+import { prng } from "../helpers/prng.js";
 
 const skip = !haveTools() && process.env.CI !== "true" ? "needs gcc and readelf" : false;
 // Fixed so that a failure names a case that can be replayed.
@@ -23,17 +24,6 @@ const FILE_CASES = 1000;
 const CASE_BUDGET_MS = 500;
 const LIBC = "/lib/x86_64-linux-gnu/libc.so.6";
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-	};
-}
 
 let dir: string;
 let elf: Buffer;

@@ -1,0 +1,14 @@
+/**
+ * A small seeded generator (mulberry32): fuzz tests draw their mutations
+ * from it, so a failing case is found again from its seed.
+ */
+export function prng(seed: number): () => number {
+	let state = seed >>> 0;
+	return () => {
+		state = (state + 0x6d2b79f5) >>> 0;
+		let t = state;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
+	};
+}
