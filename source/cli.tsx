@@ -61,7 +61,7 @@ const flags = {
 	comm: { type: "string", isMultiple: true, default: [] as string[] },
 	top: { type: "number" },
 	offCpu: { type: "boolean", default: false },
-	minBlock: { type: "number", default: 1 },
+	minBlock: { type: "number", default: 100 },
 } as const;
 
 const PUSH_FLAGS = ["push", "pushInterval", "app", "label"];

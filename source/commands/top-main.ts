@@ -53,7 +53,7 @@ export async function runTop(options: TopMainOptions): Promise<void> {
 					drainIntervalMs: TOP_DRAIN_INTERVAL_MS,
 					earlyDrainMs: TOP_EARLY_DRAIN_MS,
 					pids: following,
-					...(options.offCpu ? { offCpu: { minBlockUs: options.minBlockUs ?? 1 } } : {}),
+					...(options.offCpu ? { offCpu: { minBlockUs: options.minBlockUs ?? 100 } } : {}),
 				},
 				cpus().length,
 			);

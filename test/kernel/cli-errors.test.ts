@@ -164,10 +164,12 @@ test("report on a missing, empty or corrupt file", { skip }, async () => {
 		new RegExp(scratch.dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")),
 	);
 
-	// A real recording, cut short.
+	// A real recording, cut short. A process that burns 500 ms of CPU gives
+	// it samples however idle the machine is (idle CPUs are not sampled).
 	const good = join(scratch.dir, "good.pb.gz");
+	const burn = scratch.compile("brief-burn");
 	assertOk(
-		await runCli(["record", "-o", good, "--duration", "1"]),
+		await runCli(["record", "-o", good, "--duration", "5", "--", burn, "500"]),
 		"tsprof record",
 	);
 	assertOk(
