@@ -330,7 +330,7 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 			preempted: view.getUint32(off + O.preempted, true) !== 0,
 			kernelIps: u64s(buffer, data + stackBytes, knr),
 			userIps: u64s(buffer, data + stackBytes + knr * 8, unr),
-			where: raw.toString("latin1", off + O.pid, off + O.ustack_nr + 4) + raw.toString("latin1", off + O.ip, off + O.data) + raw.toString("latin1", data + stackBytes, off + length),
+			where: raw.toString("latin1", off + O.start_ns, off + O.ustack_nr + 4) + raw.toString("latin1", off + O.ip, off + O.data) + raw.toString("latin1", data + stackBytes, off + length),
 			...(ip !== 0n ? { regs: { ip, sp: view.getBigUint64(off + O.sp, true), bp: view.getBigUint64(off + O.bp, true) } } : {}),
 			stack: bytes.subarray(data, data + stackBytes),
 		};
