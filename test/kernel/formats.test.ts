@@ -5,13 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Ajv } from "ajv";
 import { decodeProfile } from "../../source/output/pprof.js";
-import { assertOk, reportJson, runCli, startRecord } from "../helpers/kernel-cli.js";
+import { assertOk, type CliResult, type CliRun, reportJson, runCli, startRecord } from "../helpers/kernel-cli.js";
 import { Scratch, sleep, waitForLines } from "../helpers/kernel-fixtures.js";
 import { requireKernel } from "../helpers/root.js";
 
@@ -129,12 +129,13 @@ test("a full disk: one error line, and the samples go to a file in the temp dir"
 	const mnt = scratch.mkdir("tmpfs-");
 	execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt]);
 	try {
-		// Leave two pages free, so that the disk fills within seconds however
-		// quiet the machine is (a few distinct stacks encode small).
-		writeFileSync(join(mnt, "filler"), Buffer.alloc(56 * 1024));
 		const out = join(mnt, "full.pb.gz");
-		const r = await runCli(["record", "-o", out, "--duration", "30"], { timeoutMs: 30_000 });
-		assert.notEqual(r.code, 0);
+		const run = await startRecord(out, ["--duration", "30"]);
+		// The header is on disk: take every byte left, so the next
+		// checkpoint cannot fit however small the machine's stacks encode.
+		fillDisk(join(mnt, "filler"));
+		const r = await withTimeout(run, 30_000);
+		assert.notEqual(r.code, 0, r.stderr);
 		const lines = r.stderr.split("\n").filter((l) => l.startsWith("tsprof:"));
 		assert.equal(lines.length, 1, r.stderr);
 		const m = /^tsprof: cannot write .*full\.pb\.gz: no space left on device; the (\d+) samples recorded are in (\S+)$/.exec(lines[0] as string);
@@ -143,6 +144,7 @@ test("a full disk: one error line, and the samples go to a file in the temp dir"
 		try {
 			const p = decodeProfile(readFileSync(rescued));
 			assert.equal(p.samples.reduce((n, s) => n + s.value, 0), Number(m[1]));
+			assert.ok(Number(m[1]) > 0, "the rescued file holds the samples");
 		} finally {
 			rmSync(rescued, { force: true });
 		}
@@ -152,6 +154,29 @@ test("a full disk: one error line, and the samples go to a file in the temp dir"
 		execFileSync("umount", [mnt]);
 	}
 });
+
+/** Writes to `path` until the file system says it is full. */
+function fillDisk(path: string): void {
+	const fd = openSync(path, "w");
+	const page = Buffer.alloc(512, 1);
+	try {
+		for (;;) writeSync(fd, page);
+	} catch (e) {
+		if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
+	} finally {
+		closeSync(fd);
+	}
+}
+
+/** The run's result, or SIGKILL after `ms`. */
+async function withTimeout(run: CliRun, ms: number): Promise<CliResult> {
+	const timer = setTimeout(() => run.child.kill("SIGKILL"), ms);
+	try {
+		return await run.done;
+	} finally {
+		clearTimeout(timer);
+	}
+}
 
 test("an unwritable path: one error line before sampling", { skip }, async () => {
 	const r = await runCli(["record", "-o", "/nonexistent-dir/x.pb.gz", "--duration", "1"]);
