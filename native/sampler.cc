@@ -371,19 +371,29 @@ void Sampler::sweep_offcpu_starts() {
 Napi::Value Sampler::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (busy(env)) return env.Undefined();
-  auto out = std::make_shared<std::vector<uint8_t>>();
+  struct Lent {
+    std::shared_ptr<BufferPool> pool;
+    std::unique_ptr<BufferPool::Bytes> bytes;
+  };
+  auto lent = std::make_shared<Lent>(Lent{buffers_, buffers_->take()});
   return PromiseWorker::Run(
       env,
-      [this, out]() {
-        std::string err = drain_into(*out);
+      [this, lent]() {
+        std::string err = drain_into(*lent->bytes);
         busy_ = false;
         return err;
       },
-      [out](Napi::Env e) -> Napi::Value {
-        // Hand the bytes to JavaScript without a copy; the finalizer frees them.
-        auto* held = new std::vector<uint8_t>(std::move(*out));
-        return Napi::ArrayBuffer::New(e, held->data(), held->size(),
-                                      [](Napi::Env, void*, std::vector<uint8_t>* v) { delete v; }, held);
+      [lent](Napi::Env e) -> Napi::Value {
+        // Hand the bytes to JavaScript without a copy; once V8 frees the
+        // ArrayBuffer, the finalizer gives them back to the pool.
+        auto* held = new Lent(std::move(*lent));
+        return Napi::ArrayBuffer::New(
+            e, held->bytes->data(), held->bytes->size(),
+            [](Napi::Env, void*, Lent* l) {
+              l->pool->give(std::move(l->bytes));
+              delete l;
+            },
+            held);
       });
 }
 

@@ -20,7 +20,7 @@
 //   sampler.arm(): void
 //       Sets the .bss `armed` flag and enables the side-band events, so every
 //       probe starts at once; then a native thread starts emptying the rings
-//       into memory every 50 ms, so they never fill while JavaScript is busy.
+//       into memory every 200 ms, so they never fill while JavaScript is busy.
 //   sampler.drain(): Promise<ArrayBuffer>
 //       Collects events, side-band records, samples and off-CPU blocks, and
 //       now and then deletes the off-CPU entries of threads that are gone.
@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "buffer_pool.h"
 #include "map_cleanup.h"
 #include "sideband.h"
 
@@ -82,7 +83,9 @@ class Sampler : public Napi::ObjectWrap<Sampler> {
   void consume_locked();
   void poll_loop();
   void stop_poller();
-  static constexpr int kPollMs = 50;
+  // Rings hold two seconds of samples; each wake-up costs a futex round
+  // trip and a copy, so five a second are enough.
+  static constexpr int kPollMs = 200;
   // What may wait in user memory between drains, per ring: about 3,000
   // samples with full stack copies; more would only pile up work that the
   // JavaScript side cannot keep up with.
@@ -112,6 +115,9 @@ class Sampler : public Napi::ObjectWrap<Sampler> {
   int drains_since_sweep_ = 0;
   CleanupCounts cleanup_;
   BatchSupport offcpu_batch_;
+  // Shared with the finalizers of the buffers JavaScript holds, which may run
+  // after this object is gone.
+  std::shared_ptr<BufferPool> buffers_ = std::make_shared<BufferPool>();
   // Set while a worker owns the session, so overlapping calls fail loudly.
   std::atomic<bool> busy_{false};
 };

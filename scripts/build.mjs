@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fsModule from "node:fs";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "bpf", ".output");
@@ -139,6 +139,31 @@ async function bundleCli() {
 			}));
 		},
 	};
+	// Ink measures every line it lays out with string-width, which sends any
+	// line with a character beyond ASCII through Intl.Segmenter and Unicode
+	// regexes: a quarter of top's frame, for the few marks the tables use.
+	// Those marks are one column each (ui/ink-output.ts holds their list), so
+	// a line of ASCII and marks is as wide as it is long.
+	const { NARROW_MARKS } = await import(pathToFileURL(join(root, "dist", "ui", "ink-output.js")).href);
+	const narrowLines = {
+		name: "narrow-lines-fast",
+		setup(b) {
+			b.onLoad({ filter: /[\\/]node_modules[\\/]string-width[\\/]index\.js$/ }, (args) => {
+				const original = fsModule.readFileSync(args.path, "utf8");
+				const renamed = original.replace("export default function stringWidth(", "function fullStringWidth(");
+				if (renamed === original) throw new Error(`${args.path}: no default stringWidth to wrap`);
+				return {
+					contents: `${renamed}
+const NARROW_LINE = new RegExp(${JSON.stringify(`^[\\x20-\\x7e${NARROW_MARKS}]*$`)});
+export default function stringWidth(input, options) {
+	return typeof input === "string" && NARROW_LINE.test(input) ? input.length : fullStringWidth(input, options);
+}
+`,
+					loader: "js",
+				};
+			});
+		},
+	};
 	await build({
 		entryPoints: [join(root, "dist", "cli.js")],
 		outdir,
@@ -151,7 +176,7 @@ async function bundleCli() {
 		external: ["react-devtools-core"],
 		// CommonJS dependencies bundled into an ES module still call require.
 		banner: { js: 'import { createRequire as tsprofCreateRequire } from "node:module";\nconst require = tsprofCreateRequire(import.meta.url);' },
-		plugins: [exposeInkOutput],
+		plugins: [exposeInkOutput, narrowLines],
 		logLevel: "warning",
 	});
 	const cli = join(outdir, "cli.js");

@@ -1,7 +1,13 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1
-// A 1 MiB young generation: Ink alone holds ~30 MB less this way, at a few more scavenges.
-// One V8 worker thread instead of four: top's background GC and compiling then
-// cost about a third less CPU in all (1.25% against 1.7% of a core, median of 3).
+#!/usr/bin/env -S node --max-semi-space-size=4 --v8-pool-size=1 --no-wasm-tier-up --interrupt-budget=2162688
+// V8 flags, each measured on `tsprof top` (ARCHITECTURE.md, Cost):
+// - one V8 worker thread instead of four: background GC and compiling cost
+//   about a third less CPU in all;
+// - an interrupt budget 32 times the default: only code that runs hot in
+//   absolute terms (the unwinder at thousands of samples a second) is worth
+//   TurboFan; the view's code runs once a second, and compiling it cost more
+//   CPU in top's first minute than it ever saved;
+// - Yoga's layout (WebAssembly) stays in the baseline tier for the same reason;
+// - a 4 MiB young generation: fewer scavenges than 1 MiB at the same RSS.
 /**
  * tsprof's command line: parses arguments and dispatches to a command.
  * Every failure the user can act on ends as one line on stderr.

@@ -49,6 +49,8 @@ export function formatBytes(n: number): string {
 	return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+const RECORD_DRAIN_INTERVAL_MS = 1000;
+
 export async function record(options: RecordOptions, parts: RecordParts): Promise<void> {
 	for (const pid of options.pids) {
 		if (!parts.proc.exists(pid)) throw new UserError(`no process with pid ${pid}`);
@@ -62,6 +64,10 @@ export async function record(options: RecordOptions, parts: RecordParts): Promis
 			{ kernel: parts.kernel, proc: parts.proc },
 			{
 				frequencyHz: options.frequencyHz,
+				// The poller thread keeps the rings empty; a drain a second keeps
+				// the per-drain costs (a promise, a decode, the timers) low, and a
+				// storm of process starts still shortens it.
+				drainIntervalMs: RECORD_DRAIN_INTERVAL_MS,
 				pids: launched ? [...options.pids, launched.pid] : options.pids,
 				...(options.offCpu ? { cpuSamples: false, offCpu: options.offCpu } : {}),
 			},

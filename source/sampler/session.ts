@@ -81,7 +81,7 @@ export function defaultStackCopyBytes(frequencyHz: number): number {
 }
 /** Off-CPU records are at most ~1 KiB; 16 MiB holds some 16,000 blocks between drains. */
 const OFFCPU_RING_BYTES = 16 * 1024 * 1024;
-/** How often freed C heap is handed back, at most: after the first drain, then now and then. */
+/** How often freed C heap is handed back, at most: after drains that read files. */
 const RELEASE_EVERY_MS = 10_000;
 
 export class SamplerSession implements LiveSource {
@@ -110,6 +110,7 @@ export class SamplerSession implements LiveSource {
 	armedAtMs = 0;
 	private blockedNs = 0;
 	private releasedAt = Number.NEGATIVE_INFINITY;
+	private filesReadAtRelease = 0;
 	private readonly cpus: number;
 
 	private constructor(
@@ -222,15 +223,29 @@ export class SamplerSession implements LiveSource {
 		const batch = this.apply(drain);
 		this.lastDrain = drain;
 		for (const l of this.listeners) l(batch);
-		// Symbol files read for this batch leave freed C heap behind.
+		// Symbol and CFI files read for this batch leave freed C heap behind.
+		// Only then is a trim worth it: a trim with nothing to give back
+		// still unmaps free pages that the next drains fault in again, and a
+		// page fault costs tens of microseconds on a virtual machine.
 		const now = performance.now();
 		if (now - this.releasedAt >= RELEASE_EVERY_MS) {
-			this.parts.kernel.releaseFreeMemory?.();
+			const filesRead = this.filesRead();
+			if (filesRead !== this.filesReadAtRelease) {
+				this.parts.kernel.releaseFreeMemory?.();
+				this.filesReadAtRelease = filesRead;
+			}
 			this.releasedAt = now;
 		}
 		this.drains++;
 		this.lastEvents = drain.events.length;
 		if (batch.samples.length > 0) this.sawSamples = true;
+	}
+
+	/** Symbol and CFI files opened so far (hits excluded). */
+	private filesRead(): number {
+		const symbols = this.symbolizer.stats();
+		const tables = this.unwinder.stats?.().tables;
+		return symbols.fileMisses + symbols.fileErrors + (tables ? tables.misses + tables.errors : 0);
 	}
 
 	/** Applies one drain and returns what it meant; public for tests with a fake kernel. */

@@ -26,6 +26,8 @@ export interface UserUnwinder {
 	 * at its budget rather than at the end of the stack.
 	 */
 	unwind(pid: number, image: Image, regs: UserRegs, stack: Uint8Array, stackCut: boolean): UnwoundStack;
+	/** Files whose tables it compiled, or failed to. */
+	stats?(): { readonly tables: { readonly misses: number; readonly errors: number } };
 }
 
 /**

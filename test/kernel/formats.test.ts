@@ -5,14 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Ajv } from "ajv";
 import { decodeProfile } from "../../source/output/pprof.js";
 import { assertOk, type CliResult, type CliRun, reportJson, runCli, startRecord } from "../helpers/kernel-cli.js";
-import { Scratch, sleep, waitForLines } from "../helpers/kernel-fixtures.js";
+import { Scratch, sleep, waitFor, waitForLines } from "../helpers/kernel-fixtures.js";
 import { requireKernel } from "../helpers/root.js";
 
 const skip = requireKernel();
@@ -131,8 +131,10 @@ test("a full disk: one error line, and the samples go to a file in the temp dir"
 	try {
 		const out = join(mnt, "full.pb.gz");
 		const run = await startRecord(out, ["--duration", "30"]);
-		// The header is on disk: take every byte left, so the next
-		// checkpoint cannot fit however small the machine's stacks encode.
+		// Once the header is on disk (the file exists a moment before it),
+		// take every byte left, so the next checkpoint cannot fit however
+		// small the machine's stacks encode.
+		await waitFor("the recording's header", () => statSync(out).size > 0, 10_000);
 		fillDisk(join(mnt, "filler"));
 		const r = await withTimeout(run, 30_000);
 		assert.notEqual(r.code, 0, r.stderr);
