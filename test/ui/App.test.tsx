@@ -41,7 +41,7 @@ describe("App", () => {
 			/^tsprof top {2}99 Hz {2}4 CPUs {2}100 samples\/s {2}lost 3/,
 		);
 		assert.match(text, /deferred 7/);
-		assert.match(text, / +100 ratio +95\.0 +95 \/opt\/bench\/ratio/);
+		assert.match(text, / +100 ratio +95\.0 +95 +1\.6 \/opt\/bench\/ratio/);
 		assert.match(text, / +60\.0 +60\.0 \[\.\] hot_alpha +ratio/);
 		assert.match(text, /\[k\] do_syscall_64 +\[kernel\]/);
 		assert.match(text, /\[unknown\] \(no symbols\) +libblob\.so/);
@@ -558,7 +558,7 @@ describe("App", () => {
 			],
 		]);
 		const app = renderApp({ data: storm });
-		assert.match(app.text(), / +- cc1 ×5 +10\.0 +10 \/usr\/lib\/gcc\/cc1/);
+		assert.match(app.text(), / +- cc1 ×5 +10\.0 +10 +0\.0 \/usr\/lib\/gcc\/cc1/);
 		const bash = (app.lastFrame() ?? "")
 			.split("\n")
 			.find((l) => l.includes("bash"));

@@ -97,9 +97,9 @@ describe("ProcessList", () => {
 			<ProcessList rows={rows} height={4} width={80} cursor={TOP} focused />,
 		);
 		assert.deepEqual(out, [
-			"▸   PID COMM               CPU%  SAMPLES EXE",
-			"    100 ratio              95.0       95 /opt/bench/ratio",
-			"    200 bash                5.0        5 /usr/bin/bash",
+			"▸   PID COMM               CPU%  SAMPLES  UNK% EXE",
+			"    100 ratio              95.0       95   1.6 /opt/bench/ratio",
+			"    200 bash                5.0        5   0.0 /usr/bin/bash",
 			"",
 			"",
 		]);
@@ -116,7 +116,7 @@ describe("ProcessList", () => {
 			/>,
 		);
 		assert.deepEqual(inverseLines(focused.lastFrame()), [
-			"200 bash                5.0        5 /usr/bin/bash",
+			"200 bash                5.0        5   0.0 /usr/bin/bash",
 		]);
 		const unfocused = render(
 			<ProcessList
@@ -128,11 +128,11 @@ describe("ProcessList", () => {
 			/>,
 		);
 		assert.deepEqual(inverseLines(unfocused.lastFrame()), [
-			"PID COMM               CPU%  SAMPLES EXE",
+			"PID COMM               CPU%  SAMPLES  UNK% EXE",
 		]);
 		assert.deepEqual(boldLines(unfocused.lastFrame()), [
-			"PID COMM               CPU%  SAMPLES EXE",
-			"100 ratio              95.0       95 /opt/bench/ratio",
+			"PID COMM               CPU%  SAMPLES  UNK% EXE",
+			"100 ratio              95.0       95   1.6 /opt/bench/ratio",
 		]);
 	});
 
@@ -147,7 +147,7 @@ describe("ProcessList", () => {
 			/>,
 		);
 		assert.deepEqual(out.slice(1), [
-			"    200 bash                5.0        5 /usr/bin/bash",
+			"    200 bash                5.0        5   0.0 /usr/bin/bash",
 		]);
 	});
 
