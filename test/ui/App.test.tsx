@@ -527,11 +527,18 @@ describe("App", () => {
 		);
 	});
 
-	test("? shows help; any key returns", async () => {
-		const app = renderApp({ data });
+	test("? shows help; the arrows scroll it to the unknown frames' reasons; any other key returns", async () => {
+		const app = renderApp({ data, size: { columns: 80, rows: 24 } });
 		await app.press("?");
 		assert.match(app.text(), /search functions by name/);
-		assert.match(app.text(), /any key: back/);
+		assert.match(app.text(), /any other key: back/);
+		assert.doesNotMatch(app.text(), /stack truncated:/, "80x24 shows the keys first");
+		await app.press(KEY.pageDown, KEY.pageDown);
+		assert.match(app.text(), /Unknown frames/);
+		assert.match(app.text(), /stack truncated: the walk stopped early/);
+		assert.doesNotMatch(app.text(), /more lines/, "the end of the help");
+		await app.press(KEY.up);
+		assert.match(app.text(), /more lines/);
 		await app.press("q");
 		assert.equal(app.calls.quit, 0, "q closes help, it does not quit");
 		assert.match(app.text(), /hot_alpha/);
