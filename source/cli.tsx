@@ -115,7 +115,9 @@ async function main(): Promise<void> {
 	const launchArgs = dashdash < 0 ? [] : process.argv.slice(dashdash + 1);
 	const [command, ...rest] = cli.input.slice(0, cli.input.length - launchArgs.length);
 	const own = process.argv.slice(2);
-	if ((own.includes("--") ? own.slice(0, own.indexOf("--")) : own).includes("--version")) {
+	// Flags after `--` belong to the launched command.
+	const ownFlags = own.includes("--") ? own.slice(0, own.indexOf("--")) : own;
+	if (ownFlags.includes("--version")) {
 		const { gatherVersionFacts, versionLine } = await import("./commands/version.js");
 		process.stdout.write(`${versionLine(gatherVersionFacts(cli.pkg.version ?? "unknown"))}
 `);
@@ -127,6 +129,12 @@ async function main(): Promise<void> {
 		return;
 	}
 	if (!(command in accepted)) throw new UserError(`unknown command '${command}' (try: tsprof --help)`, 2);
+	// meow answers --help only as the one argument; after a command it would
+	// start that command (top would sample), so answer it here, before anything loads.
+	if (ownFlags.includes("--help") || ownFlags.includes("-h")) {
+		process.stdout.write(`${cli.help}\n`);
+		return;
+	}
 	const known = new Set([...accepted[command], "help", "version"]);
 	const byShort = new Map(Object.entries(flags).flatMap(([name, f]) => ("shortFlag" in f ? [[f.shortFlag as string, name]] : [])));
 	// meow fills in defaults, so the raw arguments tell what the user typed.

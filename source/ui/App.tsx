@@ -11,6 +11,7 @@ import { Footer } from "./Footer.js";
 import { FunctionList } from "./FunctionList.js";
 import { Header } from "./Header.js";
 import { Help } from "./Help.js";
+import { helpText } from "./help-text.js";
 import { clampCursor, initialUiState, type KeyContext } from "./keymap.js";
 import { computeLayout, MIN_COLUMNS, MIN_ROWS } from "./layout.js";
 import { PidPrompt } from "./PidPrompt.js";
@@ -120,6 +121,7 @@ export function App(props: AppProps) {
 				: callGraph(data, countFilter, graphKey),
 		[data, countFilter, graphKey],
 	);
+	const helpLines = useMemo(() => helpText(width).length, [width]);
 	context.current = {
 		processes,
 		functions,
@@ -130,6 +132,7 @@ export function App(props: AppProps) {
 			graph: Math.max(1, Math.min(layout.callerRows, layout.calleeRows)),
 		},
 		pidExists: props.pidExists,
+		help: { lines: helpLines, rows: layout.body },
 	};
 
 	if (layout.tooSmall) {
@@ -161,7 +164,7 @@ export function App(props: AppProps) {
 		<Box flexDirection="column" width={width}>
 			<Header info={header} lines={layout.header} />
 			{ui.mode === "help" ? (
-				<Help height={layout.body} width={width} />
+				<Help height={layout.body} width={width} offset={ui.helpOffset} />
 			) : ui.mode === "callGraph" ? (
 				<CallGraph
 					graph={graph}

@@ -23,7 +23,7 @@ export function hints(mode: Mode, sort: FunctionSort = DEFAULT_SORT): string {
 const HINTS: Record<Exclude<Mode, "normal">, string> = {
 	callGraph:
 		"Enter follow  Esc back  ↑↓ move  k kernel  space pause  z zero  q quit",
-	help: "any key: back",
+	help: "↑↓ PgUp/PgDn scroll  any other key: back",
 	pidPrompt: "Enter apply  Esc cancel",
 	search: "Enter keep  Esc clear",
 };

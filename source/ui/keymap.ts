@@ -10,6 +10,7 @@ import { type CallGraph } from "../profile/top/call-graph.js";
 import { type ViewFilter } from "../profile/top/filter.js";
 import { DEFAULT_SORT, type FunctionRow, type FunctionSort } from "../profile/top/function-table.js";
 import { type ProcessRow } from "../profile/top/process-rows.js";
+import { clampHelpOffset } from "./help-text.js";
 
 /** What keys mean right now. */
 export type Mode = "normal" | "pidPrompt" | "search" | "help" | "callGraph";
@@ -44,6 +45,8 @@ export interface UiState {
 	readonly message?: string;
 	/** Function whose callers and callees are shown. */
 	readonly callGraphKey?: FunctionKey;
+	/** First line of the help screen shown: it scrolls when taller than the screen. */
+	readonly helpOffset: number;
 }
 
 /** The key fields the reducer reads; Ink's `Key` fits. */
@@ -82,6 +85,8 @@ export interface KeyContext {
 		readonly graph: number;
 	};
 	readonly pidExists: (pid: number) => boolean;
+	/** Lines of the help screen and the rows it has, for scrolling it; without them it does not scroll. */
+	readonly help?: { readonly lines: number; readonly rows: number };
 }
 
 /** Work for the command: the reducer only describes it. */
@@ -106,6 +111,7 @@ export function initialUiState(pids: readonly number[] = []): UiState {
 		sort: DEFAULT_SORT,
 		paused: false,
 		input: "",
+		helpOffset: 0,
 	};
 }
 
@@ -213,10 +219,20 @@ function globalKey(state: UiState, input: string): KeyResult | undefined {
 		case "o":
 			return { state: { ...state, processCursor: TOP, functionCursor: TOP, graphCursor: 0 }, effect: "toggleOffCpu" };
 		case "?":
-			return { state: { ...state, mode: "help", back: state.mode } };
+			return { state: { ...state, mode: "help", back: state.mode, helpOffset: 0 } };
 		default:
 			return undefined;
 	}
+}
+
+/** The moving keys scroll the help; any other key closes it. */
+function helpKey(state: UiState, key: KeyPress, ctx: KeyContext): KeyResult {
+	const lines = ctx.help?.lines ?? 0;
+	const rows = ctx.help?.rows ?? 0;
+	const move = movement(key, rows);
+	if (move === undefined) return { state: { ...state, mode: state.back } };
+	const target = move === "home" ? 0 : move === "end" ? lines : state.helpOffset + move;
+	return { state: { ...state, helpOffset: clampHelpOffset(target, lines, rows) } };
 }
 
 function pidPromptKey(
@@ -400,7 +416,7 @@ export function reduceKey(
 			: { ...previous, message: undefined };
 	switch (state.mode) {
 		case "help":
-			return { state: { ...state, mode: state.back } };
+			return helpKey(state, key, ctx);
 		case "pidPrompt":
 			return pidPromptKey(state, input, key, ctx);
 		case "search":

@@ -75,14 +75,18 @@ const PID_W = 7;
 const COMM_W = 16;
 const CPU_W = 6;
 const SAMPLES_W = 8;
+/** Room for "100.0": UNK% never exceeds 100, so the column costs 6 of 80 columns. */
+const UNK_W = 5;
 
 /**
  * The process list's columns. Off-CPU, the same columns hold blocked time:
  * the share of one thread's time spent blocked over the last interval (more
  * than 100 for several threads), and the nanoseconds over the window.
+ * UNK% is the share of the row's frames that could not be named (over
+ * blocked time off-CPU); `-` when the window holds none of its samples.
  */
 export function processHeader(width: number, offCpu = false): string {
-	const fixed = `${right("PID", PID_W)} ${fit("COMM", COMM_W)} ${right(offCpu ? "WAIT%" : "CPU%", CPU_W)} ${right(offCpu ? "BLOCKED" : "SAMPLES", SAMPLES_W)} `;
+	const fixed = `${right("PID", PID_W)} ${fit("COMM", COMM_W)} ${right(offCpu ? "WAIT%" : "CPU%", CPU_W)} ${right(offCpu ? "BLOCKED" : "SAMPLES", SAMPLES_W)} ${right("UNK%", UNK_W)} `;
 	return fit(`${fixed}EXE`, width);
 }
 
@@ -91,7 +95,8 @@ export function processCells(row: ProcessRow, width: number, offCpu = false): Ce
 	const pid = row.count > 1 ? "-" : String(row.pids[0] ?? "");
 	const comm = row.count > 1 ? `${row.comm} ×${row.count}` : row.comm;
 	const amount = offCpu ? formatNanoseconds(row.samples) : formatCount(row.samples);
-	const fixed = `${right(pid, PID_W)} ${fit(comm, COMM_W)} ${right(formatPercent(row.cpuPercent), CPU_W)} ${right(amount, SAMPLES_W)} `;
+	const unknown = row.unknownPercent === undefined ? "-" : formatPercent(row.unknownPercent);
+	const fixed = `${right(pid, PID_W)} ${fit(comm, COMM_W)} ${right(formatPercent(row.cpuPercent), CPU_W)} ${right(amount, SAMPLES_W)} ${right(unknown, UNK_W)} `;
 	return {
 		left: fit(fixed + (row.exe || "-"), width).trimEnd(),
 		at: width,

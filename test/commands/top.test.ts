@@ -80,8 +80,10 @@ describe("top in batch mode (no TTY)", () => {
 		const out = stdout.output;
 		assert.equal(out.match(/^tsprof top {2}99 Hz {2}4 CPUs/gm)?.length, 2, out);
 		assert.ok(!out.includes("\u001B"), "plain text: no escape sequences");
-		assert.match(out, /^ +PID COMM +CPU% +SAMPLES EXE$/m);
-		assert.match(out, /^ +100 ratio +\d+\.\d +95 \/opt\/bench\/ratio$/m);
+		assert.match(out, /^ +PID COMM +CPU% +SAMPLES +UNK% EXE$/m);
+		// 5 of ratio's 305 frames are unnamed; none of bash's.
+		assert.match(out, /^ +100 ratio +\d+\.\d +95 +1\.6 \/opt\/bench\/ratio$/m);
+		assert.match(out, /^ +200 bash +\d+\.\d +5 +0\.0 \/usr\/bin\/bash$/m);
 		// Sorted by total, as perf top -g and the interactive view: callers first.
 		assert.match(out, /^ +SELF% +▼TOTAL% +FUNCTION +MODULE$/m);
 		const functions = out
@@ -116,8 +118,8 @@ describe("top in batch mode (no TTY)", () => {
 		const snapshots = stdout.output.split(/^(?=tsprof top )/m);
 		assert.equal(snapshots.length, 2);
 		// The window holds both intervals by the second snapshot.
-		assert.match(snapshots[0] ?? "", /^ +100 ratio +[\d.]+ +95 \/opt\/bench\/ratio$/m);
-		assert.match(snapshots[1] ?? "", /^ +100 ratio +[\d.]+ +190 \/opt\/bench\/ratio$/m);
+		assert.match(snapshots[0] ?? "", /^ +100 ratio +[\d.]+ +95 +1\.6 \/opt\/bench\/ratio$/m);
+		assert.match(snapshots[1] ?? "", /^ +100 ratio +[\d.]+ +190 +1\.6 \/opt\/bench\/ratio$/m);
 	});
 
 	test("--pid filters the snapshot", async () => {
@@ -216,7 +218,7 @@ describe("top's off-CPU view", () => {
 		...systemBatch(),
 		offCpu: [
 			sample(300, [user("main"), user("reader_wait"), kernel("anon_pipe_read")], 1.5e9, { tid: 301, comm: "reader", waitReason: "pipe" }),
-			sample(300, [user("main"), user("locker_wait"), kernel("futex_wait")], 0.5e9, { tid: 302, comm: "reader", waitReason: "lock" }),
+			sample(300, [user("main"), user("locker_wait"), user("[unknown] 0x7f10 (no symbols)", "/opt/bench/libblob.so"), kernel("futex_wait")], 0.5e9, { tid: 302, comm: "reader", waitReason: "lock" }),
 		],
 	});
 
@@ -226,8 +228,9 @@ describe("top's off-CPU view", () => {
 		await top({ ...OPTIONS, offCpu: true, iterations: 1 }, source, io);
 		const out = stdout.output;
 		assert.match(out, /^tsprof top {2}OFF-CPU {2}blocked /m);
-		assert.match(out, /^ +PID COMM +WAIT% +BLOCKED EXE$/m);
-		assert.match(out, /^ +300 reader +[\d.]+ +2\.00s /m);
+		assert.match(out, /^ +PID COMM +WAIT% +BLOCKED +UNK% EXE$/m);
+		// UNK% over blocked time: 0.5 s × 1 unnamed frame of 1.5 s × 3 + 0.5 s × 4 frames; [wait] is no frame.
+		assert.match(out, /^ +300 reader +[\d.]+ +2\.00s +7\.7 /m);
 		assert.match(out, /^ +75\.0 +75\.0 \[\.\] \[wait\] pipe +\[wait\]$/m);
 		assert.match(out, /^ +25\.0 +25\.0 \[\.\] \[wait\] lock +\[wait\]$/m);
 		assert.match(out, /^ +0\.0 +75\.0 \[\.\] reader_wait /m);

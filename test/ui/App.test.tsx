@@ -41,7 +41,7 @@ describe("App", () => {
 			/^tsprof top {2}99 Hz {2}4 CPUs {2}100 samples\/s {2}lost 3/,
 		);
 		assert.match(text, /deferred 7/);
-		assert.match(text, / +100 ratio +95\.0 +95 \/opt\/bench\/ratio/);
+		assert.match(text, / +100 ratio +95\.0 +95 +1\.6 \/opt\/bench\/ratio/);
 		assert.match(text, / +60\.0 +60\.0 \[\.\] hot_alpha +ratio/);
 		assert.match(text, /\[k\] do_syscall_64 +\[kernel\]/);
 		assert.match(text, /\[unknown\] \(no symbols\) +libblob\.so/);
@@ -527,11 +527,18 @@ describe("App", () => {
 		);
 	});
 
-	test("? shows help; any key returns", async () => {
-		const app = renderApp({ data });
+	test("? shows help; the arrows scroll it to the unknown frames' reasons; any other key returns", async () => {
+		const app = renderApp({ data, size: { columns: 80, rows: 24 } });
 		await app.press("?");
 		assert.match(app.text(), /search functions by name/);
-		assert.match(app.text(), /any key: back/);
+		assert.match(app.text(), /any other key: back/);
+		assert.doesNotMatch(app.text(), /stack truncated:/, "80x24 shows the keys first");
+		await app.press(KEY.pageDown, KEY.pageDown);
+		assert.match(app.text(), /Unknown frames/);
+		assert.match(app.text(), /stack truncated: the walk stopped early/);
+		assert.doesNotMatch(app.text(), /more lines/, "the end of the help");
+		await app.press(KEY.up);
+		assert.match(app.text(), /more lines/);
 		await app.press("q");
 		assert.equal(app.calls.quit, 0, "q closes help, it does not quit");
 		assert.match(app.text(), /hot_alpha/);
@@ -558,7 +565,7 @@ describe("App", () => {
 			],
 		]);
 		const app = renderApp({ data: storm });
-		assert.match(app.text(), / +- cc1 ×5 +10\.0 +10 \/usr\/lib\/gcc\/cc1/);
+		assert.match(app.text(), / +- cc1 ×5 +10\.0 +10 +0\.0 \/usr\/lib\/gcc\/cc1/);
 		const bash = (app.lastFrame() ?? "")
 			.split("\n")
 			.find((l) => l.includes("bash"));

@@ -18,7 +18,9 @@ import { CallGraph } from "../../source/ui/CallGraph.js";
 import { Footer } from "../../source/ui/Footer.js";
 import { FunctionList } from "../../source/ui/FunctionList.js";
 import { Header } from "../../source/ui/Header.js";
-import { HELP_LINES, Help } from "../../source/ui/Help.js";
+import { Help } from "../../source/ui/Help.js";
+import { HELP_LINES } from "../../source/ui/help-text.js";
+import { UNKNOWN_HELP } from "../../source/symbols/unknown.js";
 import { PidPrompt } from "../../source/ui/PidPrompt.js";
 import { ProcessList } from "../../source/ui/ProcessList.js";
 import { Prompt } from "../../source/ui/Prompt.js";
@@ -97,9 +99,9 @@ describe("ProcessList", () => {
 			<ProcessList rows={rows} height={4} width={80} cursor={TOP} focused />,
 		);
 		assert.deepEqual(out, [
-			"▸   PID COMM               CPU%  SAMPLES EXE",
-			"    100 ratio              95.0       95 /opt/bench/ratio",
-			"    200 bash                5.0        5 /usr/bin/bash",
+			"▸   PID COMM               CPU%  SAMPLES  UNK% EXE",
+			"    100 ratio              95.0       95   1.6 /opt/bench/ratio",
+			"    200 bash                5.0        5   0.0 /usr/bin/bash",
 			"",
 			"",
 		]);
@@ -116,7 +118,7 @@ describe("ProcessList", () => {
 			/>,
 		);
 		assert.deepEqual(inverseLines(focused.lastFrame()), [
-			"200 bash                5.0        5 /usr/bin/bash",
+			"200 bash                5.0        5   0.0 /usr/bin/bash",
 		]);
 		const unfocused = render(
 			<ProcessList
@@ -128,11 +130,11 @@ describe("ProcessList", () => {
 			/>,
 		);
 		assert.deepEqual(inverseLines(unfocused.lastFrame()), [
-			"PID COMM               CPU%  SAMPLES EXE",
+			"PID COMM               CPU%  SAMPLES  UNK% EXE",
 		]);
 		assert.deepEqual(boldLines(unfocused.lastFrame()), [
-			"PID COMM               CPU%  SAMPLES EXE",
-			"100 ratio              95.0       95 /opt/bench/ratio",
+			"PID COMM               CPU%  SAMPLES  UNK% EXE",
+			"100 ratio              95.0       95   1.6 /opt/bench/ratio",
 		]);
 	});
 
@@ -147,7 +149,7 @@ describe("ProcessList", () => {
 			/>,
 		);
 		assert.deepEqual(out.slice(1), [
-			"    200 bash                5.0        5 /usr/bin/bash",
+			"    200 bash                5.0        5   0.0 /usr/bin/bash",
 		]);
 	});
 
@@ -394,7 +396,7 @@ describe("Footer, prompts, help", () => {
 			/ s sort:self /,
 		);
 		assert.deepEqual(lines(<Footer mode="help" width={80} />), [
-			"any key: back",
+			"↑↓ PgUp/PgDn scroll  any other key: back",
 		]);
 		assert.deepEqual(
 			lines(<Footer mode="callGraph" width={80} message="wrote x.pb.gz" />),
@@ -424,6 +426,35 @@ describe("Footer, prompts, help", () => {
 		const all = lines(<Help height={40} width={100} />).join("\n");
 		for (const [keys] of HELP_LINES) assert.ok(all.includes(keys), keys);
 		assert.equal(lines(<Help height={4} width={100} />).length, 4);
+	});
+
+	test("help has a section on unknown frames: every reason, what it means and what to do, whole at 80 columns", () => {
+		const height = 60;
+		const out = lines(<Help height={height} width={80} />);
+		assert.ok(out.length < height, "all of it fits in 60 lines");
+		assert.ok(out.every((l) => l.length <= 80 && !l.includes("…")), "wrapped, never cut");
+		const section = out.slice(out.indexOf("Unknown frames"));
+		assert.ok(section.length > UNKNOWN_HELP.length, "the section is there");
+		// Wrapped lines joined again give each help line whole.
+		const text = section.map((l) => l.trim()).join(" ");
+		for (const [kind, line] of UNKNOWN_HELP) assert.ok(text.includes(line), kind);
+		assert.match(text, /UNK%/);
+		const bold = boldLines(render(<Help height={height} width={80} />).lastFrame());
+		assert.ok(bold.includes("Unknown frames"), "the section title stands out");
+	});
+
+	test("a help taller than its height says how much more there is, and scrolls to its last page at most", () => {
+		const all = lines(<Help height={200} width={80} />).filter((l) => l !== "");
+		const first = lines(<Help height={10} width={80} />);
+		assert.equal(first.length, 10);
+		assert.match(first[9] ?? "", /^ {2}↓ \d+ more lines: ↑ ↓ PgUp PgDn scroll$/);
+		const more = Number(/↓ (\d+)/.exec(first[9] ?? "")?.[1]);
+		const total = lines(<Help height={200} width={80} />).length;
+		assert.equal(more, total - 9, "the marker counts the lines it stands for");
+		const last = lines(<Help height={10} width={80} offset={1000} />);
+		assert.equal(last.length, 10);
+		assert.ok(!last.some((l) => l.includes("more lines")), "the last page has no marker");
+		assert.equal(last.at(-1), all.at(-1));
 	});
 });
 

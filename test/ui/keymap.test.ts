@@ -76,6 +76,24 @@ describe("keymap", () => {
 		);
 	});
 
+	test("in help the moving keys scroll, within its last page; any other key returns where ? was pressed", () => {
+		const ctx: KeyContext = { ...context, help: { lines: 30, rows: 10 } };
+		const keys = (state: UiState, ...pressed: KeyPress[]) => pressed.reduce((s, key) => reduceKey(s, "", key, ctx).state, state);
+		const help = press(start, "?").state;
+		assert.equal(help.helpOffset, 0);
+		assert.equal(keys(help, { downArrow: true }, { downArrow: true }).helpOffset, 2);
+		assert.equal(keys(help, { pageDown: true }).helpOffset, 10);
+		assert.equal(keys(help, { pageDown: true }, { pageDown: true }, { pageDown: true }).helpOffset, 20, "the last page at most");
+		assert.equal(keys(help, { end: true }).helpOffset, 20);
+		assert.equal(keys(help, { end: true }, { home: true }).helpOffset, 0);
+		assert.equal(keys(help, { upArrow: true }).helpOffset, 0);
+		assert.equal(keys(help, { pageDown: true }).mode, "help", "scrolling keeps the help open");
+		assert.equal(reduceKey(keys(help, { pageDown: true }), "x", {}, ctx).state.mode, "normal");
+		const reopened = reduceKey(reduceKey(keys(help, { pageDown: true }), "x", {}, ctx).state, "?", {}, ctx).state;
+		assert.equal(reopened.helpOffset, 0, "? opens the help at its top");
+		assert.equal(reduceKey(help, "", { downArrow: true }, context).state.helpOffset, 0, "no length known: nothing to scroll");
+	});
+
 	test("the mode is explicit and every mode has a way back", () => {
 		assert.equal(press(start, "p").state.mode, "pidPrompt");
 		assert.equal(press(start, "p", { escape: true }).state.mode, "normal");

@@ -13,6 +13,7 @@ import {
 import type { LiveBatch } from "../live.js";
 import type { Frame, Sample } from "../model.js";
 import { keyOf, type ProcessKeyString } from "../process-key.js";
+import { type FrameCount, stackFrameCount } from "./unknown-frames.js";
 
 const NO_STACK: readonly Frame[] = Object.freeze([NO_STACK_FRAME]);
 
@@ -65,6 +66,8 @@ export interface Interval {
 	readonly functions: ReadonlyMap<FunctionKey, FunctionTally>;
 	/** Sample value per process in this interval. */
 	readonly perProcess: ReadonlyMap<ProcessId, number>;
+	/** Frames of each process's stacks, weighted by sample value: its UNK% (unknown-frames.ts). */
+	readonly framesPerProcess: ReadonlyMap<ProcessId, FrameCount>;
 	/** Sum of all sample values in this interval. */
 	readonly total: number;
 	/** Value of the samples whose stacks hold only kernel frames: `[kernel]` when those are hidden. */
@@ -89,10 +92,19 @@ interface MutableTally {
 	mark: number;
 }
 
+interface MutableFrameCount {
+	frames: number;
+	unknown: number;
+}
+
 interface MutableStack {
 	process: ProcessId;
 	pid: number;
 	frames: readonly Frame[];
+	/** The stack's own frames, counted once when it is first seen. */
+	frameCount: FrameCount;
+	/** Its process's weighted frames, so a sample adds to them without a lookup. */
+	processFrames: MutableFrameCount;
 	keys: readonly FunctionKey[];
 	value: number;
 	/** The tally of each frame, innermost first: the stack's identity within the interval. */
@@ -127,6 +139,7 @@ export class IntervalAccumulator {
 	/** The same tallies by Frame object: the common case, one identity lookup a frame. */
 	#byFrame = new Map<Frame, MutableTally>();
 	#perProcess = new Map<ProcessId, number>();
+	#framesPerProcess = new Map<ProcessId, MutableFrameCount>();
 	#processes = new Map<ProcessId, ProcessInfo>();
 	/** Last process seen under each pid, so a sample costs no id string (and no bigint to text). */
 	#byPidCache = new Map<number, ProcessInfo>();
@@ -177,10 +190,17 @@ export class IntervalAccumulator {
 		frames: readonly Frame[],
 		path: MutableTally[],
 	): MutableStack {
+		let processFrames = this.#framesPerProcess.get(id);
+		if (!processFrames) {
+			processFrames = { frames: 0, unknown: 0 };
+			this.#framesPerProcess.set(id, processFrames);
+		}
 		const stack: MutableStack = {
 			process: id,
 			pid: sample.pid,
 			frames,
+			frameCount: stackFrameCount(frames),
+			processFrames,
 			keys: path.map((t) => t.key),
 			value: 0,
 			path,
@@ -252,6 +272,8 @@ export class IntervalAccumulator {
 			else this.#buckets.set(hash, [stack]);
 		}
 		stack.value += value;
+		stack.processFrames.frames += value * stack.frameCount.frames;
+		stack.processFrames.unknown += value * stack.frameCount.unknown;
 		countOnce(stack.path, value, ++this.#serial);
 		if (stack.innerUser) stack.innerUser.userSelf += value;
 		else this.#kernelOnly += value;
@@ -268,6 +290,7 @@ export class IntervalAccumulator {
 			stacksByPid: this.#byPid,
 			functions: this.#functions,
 			perProcess: this.#perProcess,
+			framesPerProcess: this.#framesPerProcess,
 			total: this.#total,
 			kernelOnly: this.#kernelOnly,
 			processes: this.#processes,
@@ -286,6 +309,7 @@ export class IntervalAccumulator {
 		this.#functions = new Map();
 		this.#byFrame = new Map();
 		this.#perProcess = new Map();
+		this.#framesPerProcess = new Map();
 		this.#processes = new Map();
 		this.#byPidCache = new Map();
 		this.#exited = [];

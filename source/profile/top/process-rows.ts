@@ -3,6 +3,7 @@
  * the window, tombstones of exited processes, and storms folded into one row.
  */
 import { cpuPercent } from "./rates.js";
+import { unknownPercent } from "./unknown-frames.js";
 import { last, lastIntervalMs, type ProcessState, type TopData } from "./window.js";
 
 /** One row of the process list: a process, or several exited ones of one executable. */
@@ -17,6 +18,12 @@ export interface ProcessRow {
 	readonly cpuPercent: number;
 	/** Samples over the window. */
 	readonly samples: number;
+	/**
+	 * UNK%: unknown frames / all frames of the row's samples over the window,
+	 * weighted by sample value (unknown-frames.ts has the whole rule);
+	 * undefined when the window holds no sample of it.
+	 */
+	readonly unknownPercent: number | undefined;
 	/** Every process of the row has exited. */
 	readonly exited: boolean;
 	/** Number of processes folded into the row (`comm ×count`), 1 if not grouped. */
@@ -44,6 +51,7 @@ export function processRows(
 	const lastInterval = last(data.window);
 	const intervalMs = lastIntervalMs(data);
 	const windowSamples = data.totals.perProcess;
+	const windowFrames = data.totals.framesPerProcess;
 	const rows: ProcessRow[] = [];
 	const exitedByExe = new Map<string, ProcessState[]>();
 	for (const state of data.processes.values()) {
@@ -72,9 +80,14 @@ export function processRows(
 	function row(states: readonly ProcessState[]): ProcessRow {
 		let recent = 0;
 		let samples = 0;
+		let frames = 0;
+		let unknown = 0;
 		for (const { info } of states) {
 			recent += lastInterval?.perProcess.get(info.id) ?? 0;
 			samples += windowSamples.get(info.id) ?? 0;
+			const count = windowFrames.get(info.id);
+			frames += count?.frames ?? 0;
+			unknown += count?.unknown ?? 0;
 		}
 		const first = states[0] as ProcessState;
 		const grouped = states.length > 1;
@@ -87,6 +100,7 @@ export function processRows(
 			exe: first.info.exe,
 			cpuPercent: cpuPercent(recent, data.config.frequencyHz, intervalMs),
 			samples,
+			unknownPercent: unknownPercent({ frames, unknown }),
 			exited: states.every((s) => s.exitedAt !== undefined),
 			count: states.length,
 		};

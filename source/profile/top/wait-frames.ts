@@ -6,13 +6,16 @@
  */
 import type { Frame, Sample } from "../model.js";
 
+/** The module of the wait pseudo-frames: what is not code in an off-CPU stack. */
+export const WAIT_MODULE = "[wait]";
+
 const frames = new Map<string, Frame>();
 
 /** One frame object per reason: the counting keys frames by identity too. */
 function waitFrame(reason: string): Frame {
 	let frame = frames.get(reason);
 	if (!frame) {
-		frame = Object.freeze({ name: `[wait] ${reason}`, module: "[wait]", kernel: false });
+		frame = Object.freeze({ name: `[wait] ${reason}`, module: WAIT_MODULE, kernel: false });
 		frames.set(reason, frame);
 	}
 	return frame;

@@ -7,6 +7,7 @@ import type { FunctionKey } from "../count.js";
 import type { Frame } from "../model.js";
 import type { ClosedInterval, Interval, ProcessId, ProcessInfo } from "./interval.js";
 import { perSecond } from "./rates.js";
+import type { FrameCount } from "./unknown-frames.js";
 
 /** Tunables of the model; the defaults suit a 1 s refresh. */
 export interface TopConfig {
@@ -51,6 +52,8 @@ export interface WindowTally {
 export interface WindowTotals {
 	readonly functions: ReadonlyMap<FunctionKey, WindowTally>;
 	readonly perProcess: ReadonlyMap<ProcessId, number>;
+	/** Weighted frames per process over the window (Interval.framesPerProcess). */
+	readonly framesPerProcess: ReadonlyMap<ProcessId, FrameCount>;
 	/** Sum of all sample values in the window. */
 	readonly samples: number;
 	/** Value of the window's kernel-only stacks (Interval.kernelOnly). */
@@ -74,6 +77,7 @@ export interface TopData {
 const NO_TOTALS: WindowTotals = {
 	functions: new Map(),
 	perProcess: new Map(),
+	framesPerProcess: new Map(),
 	samples: 0,
 	kernelOnly: 0,
 };
@@ -102,6 +106,7 @@ function rollTotals(
 	if (added.length === 0 && dropped.length === 0) return previous;
 	const functions = new Map(previous.functions);
 	const perProcess = new Map(previous.perProcess);
+	const framesPerProcess = new Map(previous.framesPerProcess);
 	let samples = previous.samples;
 	let kernelOnly = previous.kernelOnly;
 	const apply = (interval: Interval, sign: 1 | -1) => {
@@ -127,10 +132,17 @@ function rollTotals(
 			if (sum <= 0) perProcess.delete(id);
 			else perProcess.set(id, sum);
 		}
+		for (const [id, count] of interval.framesPerProcess) {
+			const known = framesPerProcess.get(id);
+			const frames = (known?.frames ?? 0) + sign * count.frames;
+			// unknown never exceeds frames: nothing is left of a process at 0 frames.
+			if (frames <= 0) framesPerProcess.delete(id);
+			else framesPerProcess.set(id, { frames, unknown: (known?.unknown ?? 0) + sign * count.unknown });
+		}
 	};
 	for (const interval of dropped) apply(interval, -1);
 	for (const interval of added) apply(interval, 1);
-	return { functions, perProcess, samples, kernelOnly };
+	return { functions, perProcess, framesPerProcess, samples, kernelOnly };
 }
 
 /** Folds a closed interval in: rolls the window, ages tombstones, sweeps old rows. */
@@ -144,6 +156,7 @@ export function advance(data: TopData, closed: ClosedInterval): TopData {
 		stacksByPid: closed.stacksByPid,
 		functions: closed.functions,
 		perProcess: closed.perProcess,
+		framesPerProcess: closed.framesPerProcess,
 		total: closed.total,
 		kernelOnly: closed.kernelOnly,
 	};

@@ -7,8 +7,9 @@ import { NO_FILTER } from "../../../source/profile/top/filter.js";
 import { functionTable } from "../../../source/profile/top/function-table.js";
 import { processRows } from "../../../source/profile/top/process-rows.js";
 import { cpuPercent } from "../../../source/profile/top/rates.js";
+import { withWaitFrames } from "../../../source/profile/top/wait-frames.js";
 import { DEFAULT_CONFIG, samplesPerSecond, type TopConfig, type TopData, windowMs } from "../../../source/profile/top/window.js";
-import { batch, sample, systemBatch, user } from "../../ui/fake-source.js";
+import { batch, kernel, sample, systemBatch, user } from "../../ui/fake-source.js";
 
 const CONFIG: TopConfig = { ...DEFAULT_CONFIG, frequencyHz: 100 };
 
@@ -206,5 +207,73 @@ describe("processes", () => {
 			processRows(data, [200]).map((r) => r.comm),
 			["bash"],
 		);
+	});
+});
+
+describe("UNK%: the share of a process's frames that could not be named", () => {
+	const unknownOf = (data: TopData) => processRows(data).map((r) => [r.comm, r.unknownPercent]);
+	const blob = (addr: string) => user(`[unknown] ${addr} (no symbols)`, "/opt/bench/libblob.so");
+
+	test("unknown frames over all frames of the process's samples, each weighted by its sample's value", () => {
+		// ratio: 60×3 + 20×3 + 10×5 + 3×3 + 2×3 = 305 frames, of which 3 + 2 unknown.
+		assert.deepEqual(unknownOf(run([[systemBatch()]])), [
+			["ratio", (5 / 305) * 100],
+			["bash", 0],
+		]);
+	});
+
+	test("a sample with no stack is one unknown frame; kernel frames count like any other", () => {
+		const data = run([[batch([sample(400, [], 2, { comm: "nostack" }), sample(400, [user("main"), kernel("do_syscall_64")], 1, { comm: "nostack" })])]]);
+		// 2×1 unknown + 1×2 named.
+		assert.deepEqual(unknownOf(data), [["nostack", 50]]);
+	});
+
+	test("intervals that leave the window take their frames along; a tombstone with none left has no figure", () => {
+		const config = { ...CONFIG, windowIntervals: 2, tombstoneRefreshes: 3 };
+		const key = { pid: 500, startNs: 1n };
+		let data = run(
+			[[batch([sample(100, [blob("0x1")], 4), sample(500, [blob("0x2")], 1, { comm: "brief", startNs: 1n })], [key])], [batch([sample(100, [user("main")], 4)])]],
+			config,
+		);
+		assert.deepEqual(unknownOf(data), [
+			["ratio", 50],
+			["brief", 100],
+		]);
+		data = run([[batch([sample(100, [user("main")], 4)])]], config, data);
+		const brief = processRows(data).find((r) => r.comm === "brief");
+		assert.deepEqual([brief?.exited, brief?.samples, brief?.unknownPercent], [true, 0, undefined]);
+		assert.equal(processRows(data).find((r) => r.comm === "ratio")?.unknownPercent, 0);
+		assert.equal(data.totals.framesPerProcess.size, 1, "nothing is kept of a process with no frames left");
+	});
+
+	test("a folded row sums the frames of its processes", () => {
+		const cc1 = (pid: number, frames: ReturnType<typeof user>[]) => sample(pid, frames, 2, { comm: "cc1", exe: "/usr/lib/gcc/cc1", startNs: BigInt(pid) });
+		const pids = [501, 502, 503, 504];
+		const data = run([
+			[
+				batch(
+					pids.map((pid) => cc1(pid, pid === 501 ? [user("main"), blob("0x3")] : [user("main"), user("parse")])),
+					pids.map((pid) => ({ pid, startNs: BigInt(pid) })),
+				),
+			],
+		]);
+		const group = processRows(data).find((r) => r.count === 4);
+		// 4 processes × 2 samples × 2 frames, 2 of them unknown.
+		assert.equal(group?.unknownPercent, (2 / 16) * 100);
+	});
+
+	test("off-CPU, frames are weighted by blocked time and the wait reason is not a frame", () => {
+		const data = run([
+			[
+				batch(
+					withWaitFrames([
+						sample(300, [user("main"), user("reader_wait"), kernel("anon_pipe_read")], 1.5e9, { comm: "reader", waitReason: "pipe" }),
+						sample(300, [user("main"), user("locker_wait"), blob("0x4"), kernel("futex_wait")], 0.5e9, { comm: "reader", waitReason: "lock" }),
+					]),
+				),
+			],
+		]);
+		// 1.5e9×3 + 0.5e9×4 = 6.5e9 frame-nanoseconds, 0.5e9 of them unknown.
+		assert.deepEqual(unknownOf(data), [["reader", (0.5 / 6.5) * 100]]);
 	});
 });

@@ -6,6 +6,7 @@ import { callGraph } from "../../../source/profile/top/call-graph.js";
 import { NO_FILTER } from "../../../source/profile/top/filter.js";
 import { type FunctionSort, functionCounts, functionTable, searchFunctions, sortFunctions } from "../../../source/profile/top/function-table.js";
 import { processRows } from "../../../source/profile/top/process-rows.js";
+import { stackFrameCount } from "../../../source/profile/top/unknown-frames.js";
 import { DEFAULT_CONFIG, emptyTopData, type TopConfig, type TopData } from "../../../source/profile/top/window.js";
 import { batch, kernel, sample, systemBatch, user } from "../../ui/fake-source.js";
 
@@ -22,7 +23,7 @@ describe("window", () => {
 			[systemBatch()],
 			[batch([sample(1, [user("main"), user("fib"), user("fib")], 4)])],
 			[],
-			[systemBatch(), batch([sample(100, [kernel("irq")], 2)])],
+			[systemBatch(), batch([sample(100, [kernel("irq")], 2), sample(100, [], 1)])],
 			[batch([sample(7, [user("only_once")], 1, { startNs: 7n })])],
 			[batch([sample(1, [user("main"), user("fib")], 3)])],
 			[],
@@ -49,10 +50,19 @@ describe("window", () => {
 				windowSamples,
 				`refresh ${data.refresh}`,
 			);
+			const windowFrames = new Map<string, { frames: number; unknown: number }>();
+			for (const i of data.window) {
+				for (const stack of i.stacks) {
+					const count = stackFrameCount(stack.frames);
+					const sum = windowFrames.get(stack.process) ?? { frames: 0, unknown: 0 };
+					windowFrames.set(stack.process, { frames: sum.frames + stack.value * count.frames, unknown: sum.unknown + stack.value * count.unknown });
+				}
+			}
+			assert.deepEqual(new Map(data.totals.framesPerProcess), windowFrames, `frames, refresh ${data.refresh}`);
 		}
 		assert.deepEqual(
-			[data.totals.functions.size, data.totals.perProcess.size],
-			[0, 0],
+			[data.totals.functions.size, data.totals.perProcess.size, data.totals.framesPerProcess.size],
+			[0, 0, 0],
 			"an empty window leaves nothing behind",
 		);
 	});
