@@ -371,29 +371,35 @@ void Sampler::sweep_offcpu_starts() {
 Napi::Value Sampler::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (busy(env)) return env.Undefined();
-  struct Lent {
-    std::shared_ptr<BufferPool> pool;
-    std::unique_ptr<BufferPool::Bytes> bytes;
-  };
-  auto lent = std::make_shared<Lent>(Lent{buffers_, buffers_->take()});
+  // The caller's buffer from the last drain, kept alive until the copy.
+  auto into = std::make_shared<Napi::Reference<Napi::ArrayBuffer>>();
+  if (info.Length() > 0 && info[0].IsArrayBuffer()) *into = Napi::Persistent(info[0].As<Napi::ArrayBuffer>());
   return PromiseWorker::Run(
       env,
-      [this, lent]() {
-        std::string err = drain_into(*lent->bytes);
-        busy_ = false;
+      [this]() {
+        drain_buf_.clear();
+        std::string err = drain_into(drain_buf_);
+        // On success the session stays busy until the bytes are copied out.
+        if (!err.empty()) busy_ = false;
         return err;
       },
-      [lent](Napi::Env e) -> Napi::Value {
-        // Hand the bytes to JavaScript without a copy; once V8 frees the
-        // ArrayBuffer, the finalizer gives them back to the pool.
-        auto* held = new Lent(std::move(*lent));
-        return Napi::ArrayBuffer::New(
-            e, held->bytes->data(), held->bytes->size(),
-            [](Napi::Env, void*, Lent* l) {
-              l->pool->give(std::move(l->bytes));
-              delete l;
-            },
-            held);
+      [this, into](Napi::Env e) -> Napi::Value {
+        size_t n = drain_buf_.size();
+        Napi::ArrayBuffer buffer = into->IsEmpty() ? Napi::ArrayBuffer() : into->Value();
+        if (buffer.IsEmpty() || buffer.ByteLength() < n) {
+          // A quarter to spare, so a drain a little larger than the last
+          // does not need a buffer of its own again.
+          buffer = Napi::ArrayBuffer::New(e, std::max<size_t>(n + n / 4, 64 * 1024));
+        }
+        memcpy(buffer.Data(), drain_buf_.data(), n);
+        into->Reset();
+        // A storm's drain must not stay resident between drains.
+        if (drain_buf_.capacity() > kKeptDrainBytes) std::vector<uint8_t>().swap(drain_buf_);
+        busy_ = false;
+        Napi::Object out = Napi::Object::New(e);
+        out.Set("buffer", buffer);
+        out.Set("length", Napi::Number::New(e, static_cast<double>(n)));
+        return out;
       });
 }
 

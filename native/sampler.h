@@ -21,11 +21,14 @@
 //       Sets the .bss `armed` flag and enables the side-band events, so every
 //       probe starts at once; then a native thread starts emptying the rings
 //       into memory every 200 ms, so they never fill while JavaScript is busy.
-//   sampler.drain(): Promise<ArrayBuffer>
+//   sampler.drain(into?: ArrayBuffer): Promise<{ buffer: ArrayBuffer, length: number }>
 //       Collects events, side-band records, samples and off-CPU blocks, and
 //       now and then deletes the off-CPU entries of threads that are gone.
-//       Layout: struct tsprof_drain_header and what follows it (bpf/tsprof.h).
-//       Calls must not overlap.
+//       The bytes go into `into` (the buffer of the last drain, handed back)
+//       when they fit, else into a new, larger buffer; `length` says how
+//       many. Layout: struct tsprof_drain_header and what follows it
+//       (bpf/tsprof.h). Calls must not overlap; the caller must be done
+//       with everything it read from `into`.
 //   sampler.close(): Promise<void>
 //       Detaches and unloads everything; idempotent.
 //   sampler.programIds(): number[]   ids of the loaded programs
@@ -40,7 +43,6 @@
 #include <thread>
 #include <vector>
 
-#include "buffer_pool.h"
 #include "map_cleanup.h"
 #include "sideband.h"
 
@@ -115,9 +117,12 @@ class Sampler : public Napi::ObjectWrap<Sampler> {
   int drains_since_sweep_ = 0;
   CleanupCounts cleanup_;
   BatchSupport offcpu_batch_;
-  // Shared with the finalizers of the buffers JavaScript holds, which may run
-  // after this object is gone.
-  std::shared_ptr<BufferPool> buffers_ = std::make_shared<BufferPool>();
+  // Each drain is assembled here and copied into the caller's buffer, both
+  // reused from drain to drain: a fresh large buffer is a fresh mmap whose
+  // every page faults in, and on a virtual machine those faults were a
+  // third of what a drain cost (ARCHITECTURE.md, Cost).
+  std::vector<uint8_t> drain_buf_;
+  static constexpr size_t kKeptDrainBytes = size_t(8) << 20;
   // Set while a worker owns the session, so overlapping calls fail loudly.
   std::atomic<bool> busy_{false};
 };

@@ -155,8 +155,39 @@ async function bundleCli() {
 				return {
 					contents: `${renamed}
 const NARROW_LINE = new RegExp(${JSON.stringify(`^[\\x20-\\x7e${NARROW_MARKS}]*$`)});
+const SGR = /\\x1b\\[[0-9;]*m/g;
 export default function stringWidth(input, options) {
-	return typeof input === "string" && NARROW_LINE.test(input) ? input.length : fullStringWidth(input, options);
+	if (typeof input === "string") {
+		if (NARROW_LINE.test(input)) return input.length;
+		// Styled text: string-width drops the escape codes before measuring.
+		if (!options?.countAnsiEscapeCodes && input.includes("\\x1b")) {
+			const plain = input.replace(SGR, "");
+			if (NARROW_LINE.test(plain)) return plain.length;
+		}
+	}
+	return fullStringWidth(input, options);
+}
+`,
+					loader: "js",
+				};
+			});
+		},
+	};
+	// Ink also tokenizes every styled text to drop escape codes other than
+	// SGR; top's texts hold SGR codes only, so they can pass as they are.
+	const sgrOnlyPasses = {
+		name: "sgr-only-passes",
+		setup(b) {
+			b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]sanitize-ansi\.js$/ }, (args) => {
+				const original = fsModule.readFileSync(args.path, "utf8");
+				const renamed = original.replace("export default sanitizeAnsi;", "");
+				if (renamed === original) throw new Error(`${args.path}: no default sanitizeAnsi to wrap`);
+				return {
+					contents: `${renamed}
+const SGR_CODE = /\\x1b\\[[\\d:;]*m/g;
+const CONTROL = /[\\x1b\\x80-\\x9f]/;
+export default function sanitizeSgrOnly(text) {
+	return CONTROL.test(text.replace(SGR_CODE, "")) ? sanitizeAnsi(text) : text;
 }
 `,
 					loader: "js",
@@ -176,7 +207,7 @@ export default function stringWidth(input, options) {
 		external: ["react-devtools-core"],
 		// CommonJS dependencies bundled into an ES module still call require.
 		banner: { js: 'import { createRequire as tsprofCreateRequire } from "node:module";\nconst require = tsprofCreateRequire(import.meta.url);' },
-		plugins: [exposeInkOutput, narrowLines],
+		plugins: [exposeInkOutput, narrowLines, sgrOnlyPasses],
 		logLevel: "warning",
 	});
 	const cli = join(outdir, "cli.js");

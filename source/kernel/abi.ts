@@ -217,12 +217,16 @@ export function cString(bytes: Uint8Array, offset: number, length: number): stri
 	return text.decode(bytes.subarray(offset, end));
 }
 
-/** Decodes one drain buffer; throws on a buffer that does not fit its own header. */
-export function decodeDrain(buffer: ArrayBuffer): Drain {
-	const view = new DataView(buffer);
-	const bytes = new Uint8Array(buffer);
+/**
+ * Decodes the first `length` bytes of a drain buffer; throws on bytes that
+ * do not fit their own header. The result holds views of `buffer`: read
+ * them before the buffer is handed back for the next drain.
+ */
+export function decodeDrain(buffer: ArrayBuffer, length = buffer.byteLength): Drain {
+	const view = new DataView(buffer, 0, length);
+	const bytes = new Uint8Array(buffer, 0, length);
 	const H = LAYOUT.tsprof_drain_header;
-	if (buffer.byteLength < H.size) throw new Error(`drain buffer too short (${buffer.byteLength} bytes)`);
+	if (length < H.size) throw new Error(`drain buffer too short (${length} bytes)`);
 	if (view.getUint32(H.magic, true) !== DRAIN_MAGIC || view.getUint32(H.version, true) !== DRAIN_VERSION) {
 		throw new Error("drain buffer has the wrong magic or version: the addon and the TypeScript disagree");
 	}
@@ -244,7 +248,7 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 	const nOffCpu = view.getUint32(H.n_offcpu, true);
 	let off = H.size;
 	const need = (n: number) => {
-		if (off + n > buffer.byteLength) throw new Error("drain buffer is truncated");
+		if (off + n > length) throw new Error("drain buffer is truncated");
 	};
 
 	const E = LAYOUT.tsprof_event;
@@ -287,8 +291,8 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 		const stackBytes = view.getUint32(off + P.stack_bytes, true);
 		const kstackNr = view.getUint32(off + P.kstack_nr, true);
 		const body = off + P.size;
-		const length = P.size + stackBytes + kstackNr * 8;
-		need(length);
+		const recordBytes = P.size + stackBytes + kstackNr * 8;
+		need(recordBytes);
 		const kernelIps = u64s(buffer, body + stackBytes, kstackNr);
 		samples[i] = {
 			ktimeNs: view.getBigUint64(off + P.ktime_ns, true),
@@ -302,10 +306,10 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 			stack: bytes.subarray(body, body + stackBytes),
 			stackCut: (flags & SAMPLE_COPY_BUDGET) !== 0,
 			kernelIps,
-			where: raw.toString("latin1", off + P.start_ns, off + P.ip) + raw.toString("latin1", body + stackBytes, off + length),
+			where: raw.toString("latin1", off + P.start_ns, off + P.ip) + raw.toString("latin1", body + stackBytes, off + recordBytes),
 		};
 		// Records are padded to 8 bytes, so the next header stays aligned.
-		off += (length + 7) & ~7;
+		off += (recordBytes + 7) & ~7;
 	}
 
 	const O = LAYOUT.tsprof_offcpu;
@@ -315,8 +319,8 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 		const stackBytes = view.getUint32(off + O.stack_bytes, true);
 		const knr = view.getUint32(off + O.kstack_nr, true);
 		const unr = view.getUint32(off + O.ustack_nr, true);
-		const length = O.data + stackBytes + (knr + unr) * 8;
-		need(length);
+		const recordBytes = O.data + stackBytes + (knr + unr) * 8;
+		need(recordBytes);
 		const data = off + O.data;
 		const ip = view.getBigUint64(off + O.ip, true);
 		offCpu[i] = {
@@ -330,11 +334,11 @@ export function decodeDrain(buffer: ArrayBuffer): Drain {
 			preempted: view.getUint32(off + O.preempted, true) !== 0,
 			kernelIps: u64s(buffer, data + stackBytes, knr),
 			userIps: u64s(buffer, data + stackBytes + knr * 8, unr),
-			where: raw.toString("latin1", off + O.start_ns, off + O.ustack_nr + 4) + raw.toString("latin1", off + O.ip, off + O.data) + raw.toString("latin1", data + stackBytes, off + length),
+			where: raw.toString("latin1", off + O.start_ns, off + O.ustack_nr + 4) + raw.toString("latin1", off + O.ip, off + O.data) + raw.toString("latin1", data + stackBytes, off + recordBytes),
 			...(ip !== 0n ? { regs: { ip, sp: view.getBigUint64(off + O.sp, true), bp: view.getBigUint64(off + O.bp, true) } } : {}),
 			stack: bytes.subarray(data, data + stackBytes),
 		};
-		off += (length + 7) & ~7;
+		off += (recordBytes + 7) & ~7;
 	}
 
 	return {

@@ -23,14 +23,23 @@ export interface OpenOptions {
 	};
 }
 
+/** A drain's bytes: the first `length` of `buffer`. */
+export interface DrainBytes {
+	readonly buffer: ArrayBuffer;
+	readonly length: number;
+}
+
 /** One live kernel session: the programs, their maps and rings. */
 export interface KernelSession {
 	/** Loads and attaches everything, unarmed; rejects with one message. */
 	open(options: OpenOptions): Promise<void>;
 	/** Arms every probe at once. */
 	arm(): void;
-	/** One drain: see `decodeDrain` for what the buffer holds. */
-	drain(): Promise<ArrayBuffer>;
+	/**
+	 * One drain: see `decodeDrain` for what the bytes hold. `into` is the
+	 * buffer of the last drain, handed back for reuse once nothing reads it.
+	 */
+	drain(into?: ArrayBuffer): Promise<DrainBytes>;
 	/** Detaches and unloads everything; idempotent. */
 	close(): Promise<void>;
 	programIds(): number[];

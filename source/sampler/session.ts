@@ -103,7 +103,9 @@ export class SamplerSession implements LiveSource {
 	private closing = false;
 	private closingDone?: Promise<void>;
 	private samples = 0;
-	private lastDrain?: Drain;
+	/** The last drain's buffer, handed back to the addon for the next one. */
+	private drainBuffer?: ArrayBuffer;
+	private lastCounts?: Pick<Drain, "counters" | "cleanup">;
 	private sidebandLost = 0;
 	private truncatedStacks = 0;
 	/** performance.now() when the probes were armed: where the measured window begins. */
@@ -219,9 +221,12 @@ export class SamplerSession implements LiveSource {
 	}
 
 	private async drainOnce(): Promise<void> {
-		const drain = decodeDrain(await this.kernel.drain());
+		const got = await this.kernel.drain(this.drainBuffer);
+		this.drainBuffer = got.buffer;
+		const drain = decodeDrain(got.buffer, got.length);
 		const batch = this.apply(drain);
-		this.lastDrain = drain;
+		// The buffer goes back to the addon for the next drain: keep only numbers.
+		this.lastCounts = { counters: drain.counters, cleanup: drain.cleanup };
 		for (const l of this.listeners) l(batch);
 		// Symbol and CFI files read for this batch leave freed C heap behind.
 		// Only then is a trim worth it: a trim with nothing to give back
@@ -233,8 +238,8 @@ export class SamplerSession implements LiveSource {
 			if (filesRead !== this.filesReadAtRelease) {
 				this.parts.kernel.releaseFreeMemory?.();
 				this.filesReadAtRelease = filesRead;
+				this.releasedAt = now;
 			}
-			this.releasedAt = now;
 		}
 		this.drains++;
 		this.lastEvents = drain.events.length;
@@ -361,7 +366,7 @@ export class SamplerSession implements LiveSource {
 	}
 
 	stats(): SamplerStats {
-		const d = this.lastDrain;
+		const d = this.lastCounts;
 		const t = this.table.stats();
 		return {
 			frequencyHz: this.options.frequencyHz,
@@ -387,7 +392,7 @@ export class SamplerSession implements LiveSource {
 		lostOffCpuBlocks: number;
 		blockedNs: number;
 	} {
-		const d = this.lastDrain?.counters;
+		const d = this.lastCounts?.counters;
 		return {
 			offCpuBlocks: d?.offCpuBlocks ?? 0,
 			// Blocks whose record did not fit the ring, and switch-outs that

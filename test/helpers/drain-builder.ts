@@ -228,7 +228,10 @@ export function fakeKernel(drains: ArrayBuffer[]): Kernel & { armed: boolean; cl
 		arm: () => {
 			state.armed = true;
 		},
-		drain: async () => drains.shift() ?? buildDrain({ drainKtimeNs: 0n }),
+		drain: async () => {
+			const buffer = drains.shift() ?? buildDrain({ drainKtimeNs: 0n });
+			return { buffer, length: buffer.byteLength };
+		},
 		close: async () => {
 			state.closed = true;
 		},

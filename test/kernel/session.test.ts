@@ -43,10 +43,11 @@ function teeKernel(drains: Drain[]): Kernel {
 			return {
 				open: (o) => s.open(o),
 				arm: () => s.arm(),
-				drain: async () => {
-					const buffer = await s.drain();
-					drains.push(decodeDrain(buffer));
-					return buffer;
+				drain: async (into) => {
+					const got = await s.drain(into);
+					// A copy: the session hands the buffer back for the next drain.
+					drains.push(decodeDrain(got.buffer.slice(0, got.length)));
+					return got;
 				},
 				close: () => s.close(),
 				programIds: () => s.programIds(),
