@@ -49,7 +49,7 @@ const cpuClock = (p) => p.type === PROG_PERF_EVENT;
 
 const rows = [];
 for (let r = 1; r <= runs; r++) {
-	const startOurs = () => start("node", [cli, "record", "-o", `${dir}/r.pb.gz`, "--duration", String(seconds + 30)]);
+	const startOurs = () => start(cli, ["record", "-o", `${dir}/r.pb.gz`, "--duration", String(seconds + 30)]);
 	const startTheirs = () => (noBpftrace ? undefined : start("bpftrace", ["-e", "profile:hz:99 { @[kstack, ustack] = count(); }"]));
 	let ours;
 	let theirs;
@@ -82,7 +82,7 @@ const switches = [];
 const offRuns = runs;
 const offSeconds = Math.max(2, Math.round(seconds / 2));
 for (let r = 1; r <= offRuns; r++) {
-	const rec = start("node", [cli, "record", "--off-cpu", "-o", `${dir}/o.pb.gz`, "--duration", String(offSeconds + 30)]);
+	const rec = start(cli, ["record", "--off-cpu", "-o", `${dir}/o.pb.gz`, "--duration", String(offSeconds + 30)]);
 	const onSwitch = (p) => p.name === "on_switch";
 	await armed(rec, undefined, onSwitch);
 	await sleep(offSeconds * 1000);

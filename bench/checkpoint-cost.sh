@@ -29,11 +29,11 @@ measure() {
   awk -v c=$((c1 - c0)) -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="$name" \
     'BEGIN { printf "%-22s %.2f%% of a core over %.0f s\n", n, 100 * c / hz / (t / 1e9), t / 1e9 }'
 }
-samples_of() { node dist/bundle/cli.js report "$1" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).samples))'; }
+samples_of() { ./dist/bundle/cli.js report "$1" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).samples))'; }
 
-measure "record (this build)" node dist/bundle/cli.js record -o "$work/new.pb.gz" --duration $((secs + 5))
-[ -n "$other" ] && measure "record (other checkout)" env -C "$other" node dist/bundle/cli.js record -o "$work/old.pb.gz" --duration $((secs + 5))
-measure "top -b" node dist/bundle/cli.js top -d 1
+measure "record (this build)" ./dist/bundle/cli.js record -o "$work/new.pb.gz" --duration $((secs + 5))
+[ -n "$other" ] && measure "record (other checkout)" env -C "$other" ./dist/bundle/cli.js record -o "$work/old.pb.gz" --duration $((secs + 5))
+measure "top -b" ./dist/bundle/cli.js top -d 1
 n=$(samples_of "$work/new.pb.gz"); b=$(stat -c %s "$work/new.pb.gz")
 echo "tsprof record: $n samples, $b bytes, $((b / (n > 0 ? n : 1))) bytes/sample"
 if command -v perf >/dev/null; then

@@ -45,7 +45,7 @@ async function firstFrame(name, command, patterns) {
 const rows = [];
 for (let r = 1; r <= runs; r++) {
 	const tag = `${process.pid}-${r}`;
-	const ours = await firstFrame(`tsprof-bench-ff-${tag}`, `node ${cli} top`, [/q quit/, /[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+/]);
+	const ours = await firstFrame(`tsprof-bench-ff-${tag}`, `${cli} top`, [/q quit/, /[0-9]+\.[0-9]+ +[0-9]+\.[0-9]+/]);
 	const theirs = noPerf ? Number.NaN : await firstFrame(`tsprof-bench-ffp-${tag}`, "perf top -F 99 -g", [/Samples/, /[0-9]+\.[0-9]+%/]);
 	rows.push({ run: r, ours, theirs, ratio: ratio(ours, theirs) });
 	say(`run ${r}: tsprof top ${fmt(ours, 0)} ms, perf top -g ${fmt(theirs, 0)} ms`);

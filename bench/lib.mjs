@@ -12,7 +12,11 @@ export { median, mib } from "./stats.mjs";
 
 /** The repository this bench belongs to. */
 export const root = fileURLToPath(new URL("..", import.meta.url));
-/** The CLI as installed (`npm install` builds it). */
+/**
+ * The CLI as installed (`npm install` builds it). Run it as the executable
+ * it is, never as `node cli.js`: its shebang carries the V8 flags that
+ * users get (ARCHITECTURE.md, Cost).
+ */
 export const cli = join(root, "dist/bundle/cli.js");
 
 /**

@@ -29,7 +29,7 @@ for (let r = 1; r <= runs; r++) {
 	for (const hz of rates) {
 		const deadlineS = 2 * seconds + 15;
 		const t0 = performance.now();
-		const { code, stderr, killedFor } = await runWatched("node", [cli, "record", "-F", String(hz), "-o", `${dir}/l.pb.gz`, "--duration", String(seconds)], { deadlineS });
+		const { code, stderr, killedFor } = await runWatched(cli, ["record", "-F", String(hz), "-o", `${dir}/l.pb.gz`, "--duration", String(seconds)], { deadlineS });
 		const wallS = (performance.now() - t0) / 1000;
 		const summary = recordSummary(stderr);
 		if (killedFor) {

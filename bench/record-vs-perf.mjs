@@ -31,7 +31,7 @@ for (let r = 1; r <= runs; r++) {
 	const theirs = `${dir}/perf${r}.data`;
 	// perf first, then tsprof once its program runs: perf 6.1 here often
 	// aborts reading a recording in which tsprof started (util/build-id.c).
-	const recording = timed("node", [cli, "record", "-o", ours, "--duration", String(seconds)]);
+	const recording = timed(cli, ["record", "-o", ours, "--duration", String(seconds)]);
 	await armed(recording.child);
 	const [rec, prec] = await Promise.all([
 		recording,
@@ -39,7 +39,7 @@ for (let r = 1; r <= runs; r++) {
 	]);
 	const summary = recordSummary(rec.stderr);
 	if (rec.code !== 0 || !summary) throw new Error(`tsprof record failed: ${rec.stderr.trim()}`);
-	const rep = await timed("node", [cli, "report", ours]);
+	const rep = await timed(cli, ["report", ours]);
 	const row = { run: r, recordS: rec.cpuS, reportS: rep.cpuS, samples: summary.samples, bytes: statSync(ours).size };
 	if (prec) {
 		const prep = prec.code === 0 ? await timed("perf", ["report", "-i", theirs, "--stdio"]) : prec;

@@ -3,7 +3,7 @@
 // quiet, collects the `BENCH {json}` line each ends with, and writes
 // bench/RESULTS.md: the machine, the date, every figure beside its peer,
 // its target and whether it is met. A script that fails is reported as
-// such and the rest still run. About 9 minutes in all.
+// such and the rest still run. About 13 minutes in all.
 //
 // Usage: node bench/run-all.mjs [--out FILE] [--only ID,ID]   (root, after npm install)
 //        BENCH_QUICK=1 runs everything briefly, to check that it works, and

@@ -31,7 +31,7 @@ const conditions = [
 	{
 		name: "tsprof record -F 999",
 		start: async () => {
-			const c = start("node", [cli, "record", "-F", "999", "-o", `${dir}/w.pb.gz`]);
+			const c = start(cli, ["record", "-F", "999", "-o", `${dir}/w.pb.gz`]);
 			await armed(c);
 			return c;
 		},

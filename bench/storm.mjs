@@ -76,7 +76,7 @@ const rows = [];
 const notes = [noBpftrace, noPerf].filter(Boolean);
 const lastLine = (text) => text.trim().split("\n").at(-1) ?? "";
 for (let r = 1; r <= runs; r++) {
-	const ours = start("node", [cli, "record", "-o", `${dir}/s.pb.gz`], { capture: true });
+	const ours = start(cli, ["record", "-o", `${dir}/s.pb.gz`], { capture: true });
 	// perf after tsprof is up: perf 6.1 here often aborts reading a recording in which tsprof started.
 	await armed(ours);
 	const bt = noBpftrace ? undefined : start("bpftrace", ["-e", 'profile:hz:99 /comm == "brief-burn"/ { @[ustack] = count(); }'], { capture: true });
@@ -88,7 +88,7 @@ for (let r = 1; r <= runs; r++) {
 	await sleep(1000);
 	const [o, b, p] = await Promise.all([stop(ours, "SIGINT"), bt && stop(bt, "SIGINT"), perf && stop(perf, "SIGINT")]);
 	if (o.code !== 0) throw new Error(`tsprof record failed: ${o.stderr.trim()}`);
-	const report = await timed("node", [cli, "report", `${dir}/s.pb.gz`, "--json", "--comm", "brief-burn"]);
+	const report = await timed(cli, ["report", `${dir}/s.pb.gz`, "--json", "--comm", "brief-burn"]);
 	const json = JSON.parse(report.stdout);
 	const row = { run: r, stormS: run.wallS, ours: { samples: json.samples, hot: json.functions.find((f) => f.name === HOT)?.total ?? 0 } };
 	if (b) row.bpftrace = bpftraceCounts(b.stdout);

@@ -55,7 +55,7 @@ const percent = (cpu, [a, b]) => ((cpu[b] - cpu[a]) / (b - a)) * 100;
 const rows = [];
 for (let r = 1; r <= runs; r++) {
 	const tag = `${process.pid}-${r}`;
-	const ours = tmuxSession(`tsprof-bench-top-${tag}`, `node ${cli} top`);
+	const ours = tmuxSession(`tsprof-bench-top-${tag}`, `${cli} top`);
 	const theirs = noPerf ? undefined : tmuxSession(`tsprof-bench-perftop-${tag}`, "perf top -F 99 -g");
 	const t0 = performance.now();
 	const pids = [ours.panePid(), theirs?.panePid()];
