@@ -19,6 +19,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { rng } from "./stats.mjs";
 
 const { values: args, positionals } = parseArgs({
 	allowPositionals: true,
@@ -74,17 +75,6 @@ const files = positionals.length > 0 ? positionals : [libc, process.execPath];
 const TARGET = 1e6;
 const peers = ["addr2line", "eu-addr2line"].filter((p) => !missing(p));
 const dir = tempDir();
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed) {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) | 0;
-		let t = Math.imul(a ^ (a >>> 15), 1 | a);
-		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 /** Executable PT_LOAD segments, from readelf. */
 function textSegments(file) {

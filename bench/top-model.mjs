@@ -33,6 +33,7 @@ import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { rng } from "./stats.mjs";
 
 const { values: args } = parseArgs({
 	options: {
@@ -70,17 +71,6 @@ const REFRESH_MS = 1000;
 const VISIBLE_FUNCTIONS = 36;
 const VISIBLE_PROCESSES = 20;
 const [WIDTH, HEIGHT] = args.size.split("x").map(Number);
-
-/** Deterministic PRNG (mulberry32), so before and after see the same stream. */
-function rng(seed) {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) | 0;
-		let t = Math.imul(a ^ (a >>> 15), 1 | a);
-		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 function buildWorld(random) {
 	const pick = (items) => items[Math.floor(random() * items.length)];

@@ -139,23 +139,32 @@ async function bundleCli() {
 			}));
 		},
 	};
+	// A plugin that renames a module's default export (`from` becomes `to`)
+	// and appends `wrapper`, which exports a fast path in front of it; SGR
+	// matches the style codes top writes.
+	const wrapDefaultExport = (name, filter, from, to, wrapper) => ({
+		name,
+		setup(b) {
+			b.onLoad({ filter }, (args) => {
+				const original = fsModule.readFileSync(args.path, "utf8");
+				const renamed = original.replace(from, to);
+				if (renamed === original) throw new Error(`${args.path}: no '${from}' to wrap`);
+				return { contents: `${renamed}\nconst SGR = /\\x1b\\[[\\d:;]*m/g;\n${wrapper}`, loader: "js" };
+			});
+		},
+	});
 	// Ink measures every line it lays out with string-width, which sends any
 	// line with a character beyond ASCII through Intl.Segmenter and Unicode
 	// regexes: a quarter of top's frame, for the few marks the tables use.
 	// Those marks are one column each (ui/ink-output.ts holds their list), so
 	// a line of ASCII and marks is as wide as it is long.
 	const { NARROW_MARKS } = await import(pathToFileURL(join(root, "dist", "ui", "ink-output.js")).href);
-	const narrowLines = {
-		name: "narrow-lines-fast",
-		setup(b) {
-			b.onLoad({ filter: /[\\/]node_modules[\\/]string-width[\\/]index\.js$/ }, (args) => {
-				const original = fsModule.readFileSync(args.path, "utf8");
-				const renamed = original.replace("export default function stringWidth(", "function fullStringWidth(");
-				if (renamed === original) throw new Error(`${args.path}: no default stringWidth to wrap`);
-				return {
-					contents: `${renamed}
-const NARROW_LINE = new RegExp(${JSON.stringify(`^[\\x20-\\x7e${NARROW_MARKS}]*$`)});
-const SGR = /\\x1b\\[[0-9;]*m/g;
+	const narrowLines = wrapDefaultExport(
+		"narrow-lines-fast",
+		/[\\/]node_modules[\\/]string-width[\\/]index\.js$/,
+		"export default function stringWidth(",
+		"function fullStringWidth(",
+		`const NARROW_LINE = new RegExp(${JSON.stringify(`^[\\x20-\\x7e${NARROW_MARKS}]*$`)});
 export default function stringWidth(input, options) {
 	if (typeof input === "string") {
 		if (NARROW_LINE.test(input)) return input.length;
@@ -168,33 +177,20 @@ export default function stringWidth(input, options) {
 	return fullStringWidth(input, options);
 }
 `,
-					loader: "js",
-				};
-			});
-		},
-	};
+	);
 	// Ink also tokenizes every styled text to drop escape codes other than
 	// SGR; top's texts hold SGR codes only, so they can pass as they are.
-	const sgrOnlyPasses = {
-		name: "sgr-only-passes",
-		setup(b) {
-			b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]sanitize-ansi\.js$/ }, (args) => {
-				const original = fsModule.readFileSync(args.path, "utf8");
-				const renamed = original.replace("export default sanitizeAnsi;", "");
-				if (renamed === original) throw new Error(`${args.path}: no default sanitizeAnsi to wrap`);
-				return {
-					contents: `${renamed}
-const SGR_CODE = /\\x1b\\[[\\d:;]*m/g;
-const CONTROL = /[\\x1b\\x80-\\x9f]/;
+	const sgrOnlyPasses = wrapDefaultExport(
+		"sgr-only-passes",
+		/[\\/]ink[\\/]build[\\/]sanitize-ansi\.js$/,
+		"export default sanitizeAnsi;",
+		"",
+		`const CONTROL = /[\\x1b\\x80-\\x9f]/;
 export default function sanitizeSgrOnly(text) {
-	return CONTROL.test(text.replace(SGR_CODE, "")) ? sanitizeAnsi(text) : text;
+	return CONTROL.test(text.replace(SGR, "")) ? sanitizeAnsi(text) : text;
 }
 `,
-					loader: "js",
-				};
-			});
-		},
-	};
+	);
 	await build({
 		entryPoints: [join(root, "dist", "cli.js")],
 		outdir,

@@ -5,7 +5,7 @@
 import { countOnce, displayName, type FunctionKey, type Tally } from "../count.js";
 import type { Frame } from "../model.js";
 import { type CountFilter, forEachStack } from "./filter.js";
-import { percent } from "./function-table.js";
+import { type FunctionRow, percent } from "./function-table.js";
 import type { TopData } from "./window.js";
 
 /** A neighbour of a function in the call graph. */
@@ -21,13 +21,7 @@ export interface CallEdge {
 }
 
 /** Callers and callees of one function within the window and filters. */
-export interface CallGraph {
-	readonly key: FunctionKey;
-	readonly name: string;
-	readonly module: string;
-	readonly kernel: boolean;
-	readonly self: number;
-	readonly total: number;
+export interface CallGraph extends Pick<FunctionRow, "key" | "name" | "module" | "kernel" | "self" | "total"> {
 	/** Frames right outside the function, by samples descending. */
 	readonly callers: readonly CallEdge[];
 	/** Frames right inside the function, by samples descending. */
