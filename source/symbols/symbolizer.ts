@@ -10,7 +10,7 @@
 import { type Stats, closeSync, constants, existsSync, fstatSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { LRUCache } from "lru-cache";
-import { KERNEL_MODULE, type Frame } from "../profile/model.js";
+import { KERNEL_MODULE, type Frame, type MappingRange } from "../profile/model.js";
 import type { Image, Mapping } from "../process/image.js";
 import { type ElfImage, fileOffsetToVaddr, readElf, readElfFile } from "./elf-reader.js";
 import type { SymbolTable } from "./symbol-table.js";
@@ -54,7 +54,8 @@ export class Symbolizer {
 	private readonly byMapping = new WeakMap<Mapping, FileResult>();
 	/** Files by the identity the kernel reported, to skip the open for each new process. */
 	private readonly byFileKey: LRUCache<string, FileResult>;
-	private readonly frameCache = new WeakMap<Mapping, Map<bigint, Frame>>();
+	/** Per mapping, the frames named in it and the one range object they all share. */
+	private readonly frameCache = new WeakMap<Mapping, { range: MappingRange; frames: Map<bigint, Frame> }>();
 	private readonly kernelFrames = new LRUCache<bigint, Frame>({ max: 50000 });
 	private kernel?: KernelSymbols;
 	private readonly procRoot: string;
@@ -129,15 +130,15 @@ export class Symbolizer {
 		if (!m) return this.unmapped(pid, image, ip);
 		// JIT code moves and its map grows: the JIT names cache their own frames.
 		if (isAnonymousPath(m.path)) return this.jit.frame(pid, image, ip, { start: m.start, limit: m.end, offset: m.pgoff });
-		let frames = this.frameCache.get(m);
-		if (!frames) {
-			frames = new Map();
-			this.frameCache.set(m, frames);
+		let named = this.frameCache.get(m);
+		if (!named) {
+			named = { range: { start: m.start, limit: m.end, offset: m.pgoff }, frames: new Map() };
+			this.frameCache.set(m, named);
 		}
-		const cached = frames.get(ip);
+		const cached = named.frames.get(ip);
 		if (cached) return cached;
-		const frame = this.nameInMapping(pid, m, ip, returnAddress);
-		if (frames.size < 65536) frames.set(ip, frame);
+		const frame = this.nameInMapping(pid, m, named.range, ip, returnAddress);
+		if (named.frames.size < 65536) named.frames.set(ip, frame);
 		return frame;
 	}
 
@@ -155,22 +156,24 @@ export class Symbolizer {
 		return { name: unknownName(ip, reason), module: "[unknown]", kernel: false, address: ip, unknownReason: reason };
 	}
 
-	private nameInMapping(pid: number, m: Mapping, ip: bigint, returnAddress: boolean): Frame {
-		const mapping = { start: m.start, limit: m.end, offset: m.pgoff };
-		const base: { module: string; kernel: boolean; address: bigint; mapping: typeof mapping } = { module: m.path, kernel: false, address: ip, mapping };
-		const unknown = (reason: string, buildId?: string): Frame => ({ ...base, name: unknownName(ip, reason), unknownReason: reason, ...(buildId ? { buildId } : {}) });
-		if (m.path.startsWith("[") && m.path !== "[vdso]") return unknown(Reason.noSymbols(`in ${m.path}`), m.buildId);
+	private nameInMapping(pid: number, m: Mapping, mapping: MappingRange, ip: bigint, returnAddress: boolean): Frame {
+		if (m.path.startsWith("[") && m.path !== "[vdso]") return this.unknownInMapping(mapping, ip, m.path, Reason.noSymbols(`in ${m.path}`), m.buildId);
 		const file = m.path === "[vdso]" ? this.vdsoFile() : this.fileFor(pid, m);
-		if ("error" in file) return unknown(Reason.unreadable(file.error), m.buildId);
+		if ("error" in file) return this.unknownInMapping(mapping, ip, m.path, Reason.unreadable(file.error), m.buildId);
 		const buildId = m.buildId ?? file.elf.buildId;
-		if (file.deleted) base.module = `${m.path}${DELETED}`;
+		const module = file.deleted ? `${m.path}${DELETED}` : m.path;
 		const offset = Number(ip - m.start + m.pgoff) - (returnAddress ? 1 : 0);
 		const vaddr = fileOffsetToVaddr(file.elf, offset);
 		const hit = vaddr === undefined ? undefined : file.symbols.lookup(vaddr);
-		if (!hit) return unknown(file.fullSymbols ? Reason.noSymbols() : Reason.stripped(), buildId);
+		if (!hit) return this.unknownInMapping(mapping, ip, module, file.fullSymbols ? Reason.noSymbols() : Reason.stripped(), buildId);
 		// Frames are cached, so each distinct name is demangled once.
 		const name = hit.name.startsWith("_Z") || hit.name.startsWith("_R") ? (this.demangle(hit.name) ?? hit.name) : hit.name;
-		return { ...base, name, buildId };
+		// One object literal of one shape: this runs once per new address, and spreads cost more than the lookup.
+		return { name, module, kernel: false, address: ip, mapping, buildId };
+	}
+
+	private unknownInMapping(mapping: MappingRange, ip: bigint, module: string, reason: string, buildId: string | undefined): Frame {
+		return { name: unknownName(ip, reason), module, kernel: false, address: ip, mapping, unknownReason: reason, ...(buildId ? { buildId } : {}) };
 	}
 
 	private fileFor(pid: number, m: Mapping): FileResult {
