@@ -295,8 +295,8 @@ function readCie(c: Cursor, isEh: boolean, bases: Bases): Cie {
 	return { codeAlign, dataAlign, raRegister, fdeEncoding, hasAugmentationData, signal, insStart: c.pos, insEnd: c.end, addressSize };
 }
 
-/** Rows of one FDE, before they are sorted with the others. */
-class RowSink {
+/** Rows of FDEs as they are compiled, in growing typed arrays. */
+export class RowSink {
 	pcs: Float64Array;
 	kinds: Uint8Array;
 	cfa: Int32Array;
@@ -676,6 +676,90 @@ interface FdeRows {
 	readonly priority: number;
 }
 
+/**
+ * Runs one FDE, whose body after the CIE pointer is at `c`, and appends its
+ * rows to `sink`; its address range, or undefined for an empty one. On an
+ * error the sink is as it was. Throws EntryError (or CfiError: too large).
+ */
+function compileFde(c: Cursor, cie: Cie, isEh: boolean, bases: Bases, machine: Machine, cursor: Cursor, sink: RowSink): { start: number; end: number } | undefined {
+	const start = isEh ? readEncoded(c, cie.fdeEncoding, bases, false) : c.u64();
+	const range = isEh ? readEncoded(c, cie.fdeEncoding & 0x0f, bases, true) : c.u64();
+	if (range < 0 || !Number.isSafeInteger(start + range)) throw new EntryError("FDE range");
+	if (cie.hasAugmentationData) {
+		const len = c.uleb();
+		c.need(len);
+		c.pos += len;
+	}
+	if (range === 0) return undefined;
+	machine.reset(cie);
+	cursor.pos = cie.insStart;
+	cursor.end = cie.insEnd;
+	execute(cursor, cie, machine, bases, isEh);
+	machine.markInitial();
+	const fdeStart = sink.n;
+	machine.startFde(sink, start, start + range);
+	try {
+		execute(c, cie, machine, bases, isEh);
+	} catch (error) {
+		sink.n = fdeStart;
+		throw error;
+	}
+	return { start, end: start + range };
+}
+
+/**
+ * Compiles single FDEs of one .eh_frame on demand, by their offset in the
+ * section (as .eh_frame_hdr gives them), into a sink that grows with them.
+ * CIEs are parsed once each. Every read is bounded as in {@link compileCfi}.
+ */
+export class FdeCompiler {
+	readonly sink = new RowSink(256);
+	private readonly view: DataView;
+	private readonly size: number;
+	private readonly bases: Bases;
+	private readonly cies = new Map<number, Cie | null>();
+	private readonly machine = new Machine();
+	private readonly cursor: Cursor;
+	private readonly c: Cursor;
+
+	constructor(ehFrame: CfiSection, input: CfiInput) {
+		const bytes = ehFrame.bytes;
+		this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+		this.size = bytes.byteLength;
+		this.bases = { sectionVaddr: ehFrame.vaddr, textVaddr: input.textVaddr, dataVaddr: input.dataVaddr };
+		this.cursor = new Cursor(this.view, 0, 0);
+		this.c = new Cursor(this.view, 0, 0);
+	}
+
+	/**
+	 * Appends the rows of the FDE at `offset` to {@link sink}; its address
+	 * range, or undefined when the entry is empty, malformed or unsupported.
+	 * Throws CfiError when the rows outgrow their bound.
+	 */
+	compileAt(offset: number): { start: number; end: number } | undefined {
+		if (!(Number.isInteger(offset) && offset >= 0 && this.size - offset >= 8)) return undefined;
+		const length = this.view.getUint32(offset, true);
+		// A 64-bit length would be a 4 GiB entry: no .eh_frame_hdr points at one.
+		if (length < 4 || length === 0xffff_ffff || length > this.size - offset - 4) return undefined;
+		const c = this.c;
+		c.pos = offset + 4;
+		c.end = offset + 4 + length;
+		try {
+			const idPos = c.pos;
+			const id = c.u32();
+			if (id === 0) return undefined;
+			const ciePos = idPos - id;
+			let cie = this.cies.get(ciePos);
+			if (cie === undefined) cie = parseCieAt(this.view, this.size, ciePos, true, this.bases, this.cies);
+			if (!cie) return undefined;
+			return compileFde(c, cie, true, this.bases, this.machine, this.cursor, this.sink);
+		} catch (error) {
+			if (error instanceof EntryError) return undefined;
+			throw error;
+		}
+	}
+}
+
 function walkSection(section: CfiSection, isEh: boolean, input: CfiInput, sink: RowSink, fdes: FdeRows[], priority: number): number {
 	const bytes = section.bytes;
 	const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -728,30 +812,9 @@ function walkSection(section: CfiSection, isEh: boolean, input: CfiInput, sink: 
 				let cie = cies.get(ciePos);
 				if (cie === undefined) cie = parseCieAt(view, bytes.length, ciePos, isEh, bases, cies);
 				if (!cie) throw new EntryError("FDE without a usable CIE");
-				const start = isEh ? readEncoded(c, cie.fdeEncoding, bases, false) : c.u64();
-				const range = isEh ? readEncoded(c, cie.fdeEncoding & 0x0f, bases, true) : c.u64();
-				if (range < 0 || !Number.isSafeInteger(start + range)) throw new EntryError("FDE range");
-				if (cie.hasAugmentationData) {
-					const len = c.uleb();
-					c.need(len);
-					c.pos += len;
-				}
-				if (range > 0) {
-					machine.reset(cie);
-					cursor.pos = cie.insStart;
-					cursor.end = cie.insEnd;
-					execute(cursor, cie, machine, bases, isEh);
-					machine.markInitial();
-					const fdeStart = sink.n;
-					machine.startFde(sink, start, start + range);
-					try {
-						execute(c, cie, machine, bases, isEh);
-					} catch (error) {
-						sink.n = fdeStart;
-						throw error;
-					}
-					fdes.push({ start, end: start + range, first: fdeStart, count: sink.n - fdeStart, priority });
-				}
+				const fdeStart = sink.n;
+				const fde = compileFde(c, cie, isEh, bases, machine, cursor, sink);
+				if (fde) fdes.push({ start: fde.start, end: fde.end, first: fdeStart, count: sink.n - fdeStart, priority });
 			}
 		} catch (error) {
 			if (!(error instanceof EntryError)) throw error;

@@ -42,8 +42,25 @@ export const RA_UNSUPPORTED = 2 << 5;
 /** Selects the return-address rule of a row's kind byte. */
 export const RA_MASK = 3 << 5;
 
-/** Compiled call frame information of one file. */
-export class UnwindTable {
+/**
+ * The rows the unwinder reads: `find` gives a row index, and the row's rules
+ * are at that index of the three arrays (read them after `find`: a table
+ * compiled lazily may grow them).
+ */
+export interface UnwindRows {
+	readonly kinds: Uint8Array;
+	readonly cfaOffsets: Int32Array;
+	readonly rbpOffsets: Int32Array;
+	/** FDEs the table covers. */
+	readonly fdes: number;
+	/** Bytes held now. */
+	readonly byteSize: number;
+	/** Index of the row that covers `vaddr`, or -1 when no row does. */
+	find(vaddr: number): number;
+}
+
+/** Compiled call frame information of one file, all of it at once. */
+export class UnwindTable implements UnwindRows {
 	/** Start address of each row; a row holds until the next one. */
 	readonly pcs: Float64Array;
 	readonly kinds: Uint8Array;

@@ -9,12 +9,13 @@ import type { Mapping } from "../process/image.js";
 import { type ElfCfi, type LoadSegment, readElfCfi } from "../symbols/elf-reader.js";
 import { fileIdentity, openMappedFile } from "../symbols/symbolizer.js";
 import { withOwnVdsoFile } from "../symbols/vdso.js";
-import { compileCfi } from "./cfi.js";
-import type { UnwindTable } from "./table.js";
+import { CfiError, compileCfi } from "./cfi.js";
+import { LazyUnwindTable } from "./lazy-table.js";
+import type { UnwindRows, UnwindTable } from "./table.js";
 
 /** A file's compiled table and its load segments, or why there is none. */
 export type FileTable =
-	| { readonly table: UnwindTable; readonly loads: readonly LoadSegment[]; readonly buildId?: string }
+	| { readonly table: UnwindRows; readonly loads: readonly LoadSegment[]; readonly buildId?: string }
 	| { readonly error: string; readonly buildId?: string };
 
 /** Counts and sizes of the table cache. */
@@ -48,12 +49,28 @@ export function compileElfCfi(cfi: ElfCfi): UnwindTable {
 	});
 }
 
-/** Reads and compiles the CFI of the file open at `fd`. */
+/**
+ * The table of a file's CFI: compiled FDE by FDE through .eh_frame_hdr when
+ * the file has one (nearly every binary), else all at once. A .debug_frame
+ * is not indexed by the header, so a file with one is compiled whole.
+ */
+export function tableOfCfi(cfi: ElfCfi): UnwindRows {
+	if (cfi.ehFrameHdr && cfi.ehFrame && !cfi.debugFrame) {
+		try {
+			return new LazyUnwindTable(cfi.ehFrameHdr, cfi.ehFrame, { textVaddr: cfi.textVaddr, dataVaddr: cfi.gotVaddr });
+		} catch (error) {
+			if (!(error instanceof CfiError)) throw error;
+		}
+	}
+	return compileElfCfi(cfi);
+}
+
+/** Reads the CFI of the file open at `fd`, ready to compile. */
 function tableOfFd(fd: number, size: number): FileTable {
 	try {
 		const cfi = readElfCfi(fd, size);
 		if (!cfi.ehFrame && !cfi.debugFrame) return { error: "no CFI", buildId: cfi.buildId };
-		return { table: compileElfCfi(cfi), loads: cfi.loads, buildId: cfi.buildId };
+		return { table: tableOfCfi(cfi), loads: cfi.loads, buildId: cfi.buildId };
 	} catch (error) {
 		return { error: `bad CFI: ${(error as Error).message}` };
 	}
@@ -164,7 +181,9 @@ export class TableCache {
 	}
 
 	stats(): TableStats {
-		const vdsoBytes = this.vdso && "table" in this.vdso ? this.vdso.table.byteSize : 0;
-		return { files: this.files.size, bytes: this.files.calculatedSize + vdsoBytes, hits: this.hits, misses: this.misses, errors: this.errors };
+		// Lazy tables grow after they are cached: count what they hold now.
+		let bytes = this.vdso && "table" in this.vdso ? this.vdso.table.byteSize : 0;
+		for (const file of this.files.values()) bytes += ("table" in file ? file.table.byteSize : 0) + TABLE_OVERHEAD;
+		return { files: this.files.size, bytes, hits: this.hits, misses: this.misses, errors: this.errors };
 	}
 }

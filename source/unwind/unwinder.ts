@@ -25,7 +25,7 @@ import {
 	RBP_AT_CFA,
 	RBP_MASK,
 	RBP_SAME,
-	type UnwindTable,
+	type UnwindRows,
 } from "./table.js";
 import { type FileTable, TableCache, type TableStats } from "./tables.js";
 
@@ -150,13 +150,13 @@ export class Unwinder implements UserUnwinder {
 	private view: DataView = new DataView(new ArrayBuffer(0));
 	private base = 0;
 	// The row found by the last lookup.
-	private table: UnwindTable | undefined;
+	private table: UnwindRows | undefined;
 	// Mappings met in the unwind under way (see resolve).
 	private memoCount = 0;
 	private readonly memoStart = new Float64Array(MEMO_SLOTS);
 	private readonly memoEnd = new Float64Array(MEMO_SLOTS);
 	private readonly memoOffset = new Float64Array(MEMO_SLOTS);
-	private readonly memoFile: ({ table: UnwindTable; loads: readonly LoadSegment[] } | undefined)[] = new Array(MEMO_SLOTS).fill(undefined);
+	private readonly memoFile: ({ table: UnwindRows; loads: readonly LoadSegment[] } | undefined)[] = new Array(MEMO_SLOTS).fill(undefined);
 	// What a read past the end of the copy means for the unwind under way.
 	private pastEnd: TruncationReason = "stack copy too short";
 	// Signal frames of the unwind under way.
@@ -211,7 +211,7 @@ export class Unwinder implements UserUnwinder {
 			let ra: number;
 			let nextBp = bp;
 			if (row >= 0) {
-				const t = this.table as UnwindTable;
+				const t = this.table as UnwindRows;
 				const kind = t.kinds[row];
 				const cfaKind = kind & CFA_MASK;
 				if (cfaKind === CFA_RSP) cfa = sp + t.cfaOffsets[row];

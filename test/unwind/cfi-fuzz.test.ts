@@ -7,8 +7,8 @@ import { after, before, describe, test } from "node:test";
 import { Image } from "../../source/process/image.js";
 import { ElfError, readElfCfi } from "../../source/symbols/elf-reader.js";
 import { CfiError, compileCfi } from "../../source/unwind/cfi.js";
-import type { UnwindTable } from "../../source/unwind/table.js";
-import { compileElfCfi } from "../../source/unwind/tables.js";
+import { UnwindTable, type UnwindRows } from "../../source/unwind/table.js";
+import { compileElfCfi, tableOfCfi } from "../../source/unwind/tables.js";
 import { Unwinder } from "../../source/unwind/unwinder.js";
 import { NO_FP, buildFixture, haveTools } from "./fixture.js";
 import { prng } from "../helpers/prng.js";
@@ -176,7 +176,7 @@ describe("fuzzing the CFI compiler", { skip }, () => {
 		assert.ok(tables > SECTION_CASES / 3, `${tables} tables`);
 	});
 
-	test(`${FILE_CASES} ELF files with corrupted .eh_frame_hdr and .eh_frame, with and without section headers`, () => {
+	test(`${FILE_CASES} ELF files with corrupted .eh_frame_hdr and .eh_frame, with and without section headers, looked up as the unwinder does`, () => {
 		const rand = prng(SEED ^ 0x5a5a);
 		const path = join(dir, "case.elf");
 		let tables = 0;
@@ -196,8 +196,26 @@ describe("fuzzing the CFI compiler", { skip }, () => {
 			writeFileSync(path, file);
 			const fd = openSync(path, "r");
 			try {
-				const t = bounded(what.join(", "), () => compileElfCfi(readElfCfi(fd, fstatSync(fd).size)));
-				if (t) tables++;
+				// The table the unwinder gets (lazy through the header when it can be used),
+				// then lookups all over the text, which is when a lazy table parses FDEs.
+				const t0 = performance.now();
+				let t: UnwindRows | undefined;
+				try {
+					t = tableOfCfi(readElfCfi(fd, fstatSync(fd).size));
+				} catch (error) {
+					if (!(error instanceof CfiError) && !(error instanceof ElfError)) throw new Error(`${what.join(", ")}: ${(error as Error).stack}`);
+				}
+				if (t) {
+					tables++;
+					if (t instanceof UnwindTable) assertSane(t);
+					for (let k = 0; k < 400; k++) {
+						const row = t.find(0x1000 + Math.floor(rand() * 0x2000));
+						assert.ok(row >= -1 && row < t.kinds.length, `${what.join(", ")}: row ${row}`);
+						if (row >= 0) assert.ok(Number.isInteger(t.cfaOffsets[row]) && Number.isInteger(t.rbpOffsets[row]));
+					}
+				}
+				const ms = performance.now() - t0;
+				assert.ok(ms < CASE_BUDGET_MS, `${what.join(", ")}: ${ms.toFixed(1)} ms`);
 			} finally {
 				closeSync(fd);
 			}
