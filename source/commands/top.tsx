@@ -357,6 +357,9 @@ export async function top(
 			process.once("exit", restore);
 			cleanups.push(() => process.off("exit", restore));
 			cleanups.push(restore);
+			// Loading the view took a while, and the kernel has sampled all along:
+			// the first frame shows that rather than an empty table.
+			if (!sawSamples) await source.flush?.();
 			stdout.write(ENTER_ALT_SCREEN);
 			if (sawSamples) refresh();
 			const ink = render(element(), {

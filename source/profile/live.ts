@@ -19,7 +19,7 @@ export interface LiveBatch {
 	readonly offCpu?: readonly Sample[];
 	/** Processes whose exit was seen in this batch. */
 	readonly exited: readonly ProcessKey[];
-	/** Wall-clock time of the drain, ms since the epoch. */
+	/** Wall-clock time of the drain, ms since the epoch: every sample taken before it is in this batch or an earlier one. */
 	readonly timeMs: number;
 }
 

@@ -274,7 +274,7 @@ export class SamplerSession implements LiveSource {
 		const offCpu = this.options.offCpu ? this.blocked(drain.offCpu) : undefined;
 		// Everything before this drain began has now been processed.
 		this.table.release(drain.drainKtimeNs);
-		return { samples, ...(offCpu ? { offCpu } : {}), exited, timeMs: Date.now() };
+		return { samples, ...(offCpu ? { offCpu } : {}), exited, timeMs: wallClockMs(drain.drainKtimeNs) };
 	}
 
 	private applyInOrder(events: readonly KernelEvent[], sideband: readonly SidebandRecord[], exited: ProcessKey[]): void {
@@ -434,6 +434,14 @@ export class SamplerSession implements LiveSource {
 }
 
 /** The bytes of a list of addresses as a string: a cheap Map key. */
+/**
+ * Wall-clock ms of a CLOCK_MONOTONIC instant (the addon's and the BPF
+ * programs' clock, which is also process.hrtime's).
+ */
+export function wallClockMs(monotonicNs: bigint): number {
+	return Date.now() - Number(process.hrtime.bigint() - monotonicNs) / 1e6;
+}
+
 function pcsKey(pcs: readonly bigint[]): string {
 	return Buffer.from(BigUint64Array.from(pcs).buffer).toString("latin1");
 }

@@ -152,6 +152,15 @@ export class IntervalAccumulator {
 	/** Symbolizers hand out the same Frame for the same function; its key is built once. */
 	readonly #keys = new WeakMap<Frame, FunctionKey>();
 
+	/**
+	 * The newest drain instant among the batches added: samples up to then
+	 * are in. Rates are counts over the time the samples cover, so an
+	 * interval ends there, not when the view happens to take it: a view that
+	 * draws at 1.0 s what was drained at 0.1 s would otherwise divide 0.9 s
+	 * of samples by 0.1 s (ARCHITECTURE.md, Who owns what: drain timing).
+	 */
+	#coveredMs = 0;
+
 	constructor(startMs: number) {
 		this.#startMs = startMs;
 	}
@@ -164,6 +173,7 @@ export class IntervalAccumulator {
 	add(batch: LiveBatch): void {
 		for (const sample of batch.samples) this.addSample(sample);
 		for (const key of batch.exited) this.#exited.push(keyOf(key));
+		if (batch.timeMs > this.#coveredMs) this.#coveredMs = batch.timeMs;
 	}
 
 	#tally(frame: Frame): MutableTally {
@@ -281,8 +291,10 @@ export class IntervalAccumulator {
 		this.#total += value;
 	}
 
-	/** Closes the interval at `endMs` and starts the next one there. */
-	take(endMs: number): ClosedInterval {
+	/** Closes the interval at the newest drain instant added (else at `nowMs`) and starts the next one there. */
+	take(nowMs: number): ClosedInterval {
+		// The drain instant when one since the start is known, else the caller's now.
+		const endMs = this.#coveredMs > this.#startMs && this.#coveredMs <= nowMs ? this.#coveredMs : nowMs;
 		const closed: ClosedInterval = {
 			startMs: this.#startMs,
 			endMs,
@@ -296,7 +308,9 @@ export class IntervalAccumulator {
 			processes: this.#processes,
 			exited: this.#exited,
 		};
-		this.reset(endMs);
+		// Samples drained later cover the time since the last drain, even when
+		// this interval had none and ended at nowMs.
+		this.reset(this.#coveredMs > 0 && this.#coveredMs <= nowMs ? this.#coveredMs : endMs);
 		return closed;
 	}
 

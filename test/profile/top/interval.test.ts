@@ -29,6 +29,25 @@ describe("IntervalAccumulator", () => {
 		);
 	});
 
+	test("an interval ends at the drain instant of its newest samples, not when the view takes it", () => {
+		const acc = new IntervalAccumulator(0);
+		// 20 samples drained at 100 ms; the view draws them at 1,000 ms.
+		acc.add(batch([sample(1, [user("a")], 20)], [], 100));
+		const first = acc.take(1000);
+		assert.deepEqual([first.startMs, first.endMs, first.total], [0, 100, 20]);
+		// Nothing drained since: an empty interval up to now ...
+		const empty = acc.take(1500);
+		assert.deepEqual([empty.endMs, empty.total], [1500, 0]);
+		// ... and the next samples cover the time from the last drain on.
+		acc.add(batch([sample(1, [user("a")], 380)], [], 2000));
+		const next = acc.take(2050);
+		assert.deepEqual([next.startMs, next.endMs, next.total], [100, 2000, 380]);
+		// A batch without a known instant (or one from another clock) falls back to the view's time.
+		const fallback = new IntervalAccumulator(5000);
+		fallback.add(batch([sample(1, [user("a")], 1)]));
+		assert.deepEqual([fallback.take(6000).endMs], [6000]);
+	});
+
 	test("identical stacks of one process merge within an interval, threads included", () => {
 		const acc = new IntervalAccumulator(0);
 		acc.add(
