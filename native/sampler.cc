@@ -307,9 +307,18 @@ void Sampler::stop_poller() {
   if (poller_.joinable()) poller_.join();
 }
 
-std::string Sampler::drain_into(std::vector<uint8_t>& out) {
+namespace {
+// A vector that a storm grew keeps its pages only while drains still need
+// them: past four times what this drain used (and 1 MiB), it is let go.
+void keep_or_release(std::vector<uint8_t>& v, size_t used) {
+  v.clear();
+  if (v.capacity() > (size_t(1) << 20) && v.capacity() > used * 4) std::vector<uint8_t>().swap(v);
+}
+}  // namespace
+
+std::string Sampler::drain_locked() {
   if (!skel_) return "the session is closed";
-  tsprof_drain_header h;
+  tsprof_drain_header& h = drained_.header;
   memset(&h, 0, sizeof(h));
   h.magic = TSPROF_DRAIN_MAGIC;
   h.version = TSPROF_DRAIN_VERSION;
@@ -332,23 +341,31 @@ std::string Sampler::drain_into(std::vector<uint8_t>& out) {
   h.fallback_deletes = cleanup_.fallback_deletes;
   h.delete_failures = cleanup_.failures;
 
-  out.reserve(sizeof(h) + event_scratch_.size() + pending_sideband_.size() + sample_sink_.bytes.size() +
-              offcpu_sink_.bytes.size());
-  put(out, h);
-  out.insert(out.end(), event_scratch_.begin(), event_scratch_.end());
-  out.insert(out.end(), pending_sideband_.begin(), pending_sideband_.end());
-  out.insert(out.end(), sample_sink_.bytes.begin(), sample_sink_.bytes.end());
-  out.insert(out.end(), offcpu_sink_.bytes.begin(), offcpu_sink_.bytes.end());
-  event_scratch_.clear();
-  pending_sideband_.clear();
+  // The poller goes on filling the other set: a swap, not a copy.
+  event_scratch_.swap(drained_.events);
+  pending_sideband_.swap(drained_.sideband);
+  sample_sink_.bytes.swap(drained_.samples);
+  offcpu_sink_.bytes.swap(drained_.offcpu);
   pending_chunks_ = 0;
-  for (SampleSink* sink : {&sample_sink_, &offcpu_sink_}) {
-    sink->bytes.clear();
-    sink->count = 0;
-    // A large drain's scratch must not stay resident between drains.
-    if (sink->bytes.capacity() > (4u << 20)) std::vector<uint8_t>().swap(sink->bytes);
-  }
+  sample_sink_.count = 0;
+  offcpu_sink_.count = 0;
   return "";
+}
+
+size_t Sampler::drained_size() const {
+  return sizeof(tsprof_drain_header) + drained_.events.size() + drained_.sideband.size() + drained_.samples.size() +
+         drained_.offcpu.size();
+}
+
+void Sampler::copy_drained(uint8_t* to) {
+  memcpy(to, &drained_.header, sizeof(drained_.header));
+  size_t at = sizeof(drained_.header);
+  for (std::vector<uint8_t>* part : {&drained_.events, &drained_.sideband, &drained_.samples, &drained_.offcpu}) {
+    if (!part->empty()) memcpy(to + at, part->data(), part->size());
+    at += part->size();
+    // Emptied with its pages kept: it is the set the poller fills after the next drain.
+    keep_or_release(*part, part->size());
+  }
 }
 
 // A thread that exits deletes its own entry; this catches what slips past
@@ -377,24 +394,21 @@ Napi::Value Sampler::Drain(const Napi::CallbackInfo& info) {
   return PromiseWorker::Run(
       env,
       [this]() {
-        drain_buf_.clear();
-        std::string err = drain_into(drain_buf_);
+        std::string err = drain_locked();
         // On success the session stays busy until the bytes are copied out.
         if (!err.empty()) busy_ = false;
         return err;
       },
       [this, into](Napi::Env e) -> Napi::Value {
-        size_t n = drain_buf_.size();
+        size_t n = drained_size();
         Napi::ArrayBuffer buffer = into->IsEmpty() ? Napi::ArrayBuffer() : into->Value();
         if (buffer.IsEmpty() || buffer.ByteLength() < n) {
           // A quarter to spare, so a drain a little larger than the last
           // does not need a buffer of its own again.
           buffer = Napi::ArrayBuffer::New(e, std::max<size_t>(n + n / 4, 64 * 1024));
         }
-        memcpy(buffer.Data(), drain_buf_.data(), n);
+        copy_drained(static_cast<uint8_t*>(buffer.Data()));
         into->Reset();
-        // A storm's drain must not stay resident between drains.
-        if (drain_buf_.capacity() > kKeptDrainBytes) std::vector<uint8_t>().swap(drain_buf_);
         busy_ = false;
         Napi::Object out = Napi::Object::New(e);
         out.Set("buffer", buffer);

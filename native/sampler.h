@@ -45,6 +45,7 @@
 
 #include "map_cleanup.h"
 #include "sideband.h"
+#include "tsprof.h"
 
 struct tsprof;
 
@@ -94,7 +95,12 @@ class Sampler : public Napi::ObjectWrap<Sampler> {
   static constexpr size_t kPendingCap = size_t(32) << 20;
   static constexpr int kSweepEveryDrains = 40;
   std::string open_all(const OpenOptions& opts);
-  std::string drain_into(std::vector<uint8_t>& out);
+  // Under the lock: reads the rings once more, fills the header and swaps
+  // what gathered into drained_. The copy out happens on the main thread.
+  std::string drain_locked();
+  size_t drained_size() const;
+  // Copies drained_ into `to` (drained_size() bytes) in the drain layout.
+  void copy_drained(uint8_t* to);
   void close_all();
   bool busy(Napi::Env env);
 
@@ -117,12 +123,16 @@ class Sampler : public Napi::ObjectWrap<Sampler> {
   int drains_since_sweep_ = 0;
   CleanupCounts cleanup_;
   BatchSupport offcpu_batch_;
-  // Each drain is assembled here and copied into the caller's buffer, both
-  // reused from drain to drain: a fresh large buffer is a fresh mmap whose
-  // every page faults in, and on a virtual machine those faults were a
-  // third of what a drain cost (ARCHITECTURE.md, Cost).
-  std::vector<uint8_t> drain_buf_;
-  static constexpr size_t kKeptDrainBytes = size_t(8) << 20;
+  // What the last drain took, waiting to be copied into the caller's buffer
+  // (once: ring -> these vectors -> JavaScript). The vectors trade places
+  // with the poller's at every drain and keep their capacity, because a
+  // fresh large buffer is a fresh mmap whose every page faults in: on a
+  // virtual machine, at 1,000 samples a second, those faults and the
+  // copies were most of tsprof's own CPU (ARCHITECTURE.md, Cost).
+  struct Drained {
+    tsprof_drain_header header;
+    std::vector<uint8_t> events, sideband, samples, offcpu;
+  } drained_;
   // Set while a worker owns the session, so overlapping calls fail loudly.
   std::atomic<bool> busy_{false};
 };
