@@ -292,9 +292,15 @@ export const PROG_PERF_EVENT = 7;
 
 /**
  * Waits until a perf_event program of `child`'s tree has run (the profiler
- * samples), or `timeoutMs`; returns that program, or undefined.
+ * samples), or `timeoutMs`; returns that program, or undefined. Run counts
+ * exist only with bpf_stats on: without them every wait ran to its timeout,
+ * which was 40 s of each storm run.
  */
 export async function armed(child, timeoutMs = 20_000, which = (p) => p.type === PROG_PERF_EVENT) {
+	if (!statsOn) {
+		enableBpfStats();
+		statsOn = true;
+	}
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
 		const prog = bpfPrograms(child.pid).find(which);
@@ -305,8 +311,11 @@ export async function armed(child, timeoutMs = 20_000, which = (p) => p.type ===
 	return undefined;
 }
 
+let statsOn = false;
+
 /** Turns kernel.bpf_stats_enabled on, and back to what it was at exit. */
 export function enableBpfStats() {
+	statsOn = true;
 	const path = "/proc/sys/kernel/bpf_stats_enabled";
 	const before = readFileSync(path, "utf8").trim();
 	execFileSync("sysctl", ["-qw", "kernel.bpf_stats_enabled=1"]);

@@ -3,7 +3,7 @@
 // quiet, collects the `BENCH {json}` line each ends with, and writes
 // bench/RESULTS.md: the machine, the date, every figure beside its peer,
 // its target and whether it is met. A script that fails is reported as
-// such and the rest still run. About 13 minutes in all.
+// such and the rest still run. Under 10 minutes in all.
 //
 // Usage: node bench/run-all.mjs [--out FILE] [--only ID,ID]   (root, after npm install)
 //        BENCH_QUICK=1 runs everything briefly, to check that it works, and
@@ -144,7 +144,7 @@ const lines = [
 ];
 if (failures.length > 0) lines.push("## Scripts that failed", "", ...failures.map((f) => `- ${f}`), "");
 for (const f of figures) {
-	lines.push(`## ${f.title}`, "", f.method ?? "", "");
+	lines.push(`## ${f.title}`, "", `${f.method ?? ""} (Its script ran ${f.seconds.toFixed(0)} s.)`, "");
 	if (f.columns.length > 0) lines.push(table(f.columns, f.rows), "");
 	for (const note of f.notes ?? []) lines.push(`- ${note}`);
 	if ((f.notes ?? []).length > 0) lines.push("");

@@ -26,6 +26,9 @@ const loop = compile("bench/workloads/loop.c", dir, ["-O1", "-fno-omit-frame-poi
 const noPerf = missing("perf");
 const noBpftrace = missing("bpftrace");
 
+/** Each profiler's start-up (symbol tables, its first drains, JIT warm-up) is not the steady cost measured here. */
+const SETTLE_MS = 5000;
+
 const conditions = [
 	{ name: "none", start: async () => undefined },
 	{
@@ -74,6 +77,7 @@ for (let r = 0; r < runs; r++) {
 		const i = (k + r) % conditions.length;
 		const condition = conditions[i];
 		const profiler = await condition.start();
+		if (profiler) await sleep(SETTLE_MS);
 		const rate = await throughput();
 		if (profiler) await stop(profiler, condition.signal ?? "SIGINT");
 		results[i][r] = rate;
@@ -95,7 +99,7 @@ const peerText = conditions
 emit({
 	id: "slowdown",
 	title: "9. Workload slowdown at 999 Hz",
-	method: `${cpus} copies (one per CPU) of bench/workloads/loop.c for ${seconds} s each, counting units of work; with no profiler and with each profiler at 999 Hz on every CPU, started and sampling before the workload; conditions in a rotated order in each run, slowdown against the same run's throughput with none; medians of ${runs} runs.`,
+	method: `${cpus} copies (one per CPU) of bench/workloads/loop.c for ${seconds} s each, counting units of work; with no profiler and with each profiler at 999 Hz on every CPU, started and sampling ${SETTLE_MS / 1000} s before the workload (perf ${SETTLE_MS / 1000 + 2} s, as it holds no BPF program to watch; bpf_stats on, as the BPF tools are watched through it); conditions in a rotated order in each run, slowdown against the same run's throughput with none; medians of ${runs} runs.`,
 	columns: ["profiler", "units/s per run", "median units/s", "median slowdown"],
 	rows,
 	targets: [
