@@ -25,7 +25,7 @@ import {
 	stopBurners,
 	tempDir,
 	tmuxSession,
-	treeCpuSeconds,
+	treeCpuCounter,
 	treeRssBytes,
 } from "./lib.mjs";
 
@@ -59,6 +59,7 @@ for (let r = 1; r <= runs; r++) {
 	const theirs = noPerf ? undefined : tmuxSession(`tsprof-bench-perftop-${tag}`, "perf top -F 99 -g");
 	const t0 = performance.now();
 	const pids = [ours.panePid(), theirs?.panePid()];
+	const counters = pids.map((pid) => (pid === undefined ? undefined : treeCpuCounter(pid)));
 	/** @type {[number[], number[]]} */
 	const cpu = [[], []];
 	const rss = [0, 0];
@@ -66,7 +67,7 @@ for (let r = 1; r <= runs; r++) {
 		await sleep(Math.max(0, t0 + t * 1000 - performance.now()));
 		pids.forEach((pid, i) => {
 			if (pid === undefined) return;
-			cpu[i][t] = treeCpuSeconds(pid);
+			cpu[i][t] = counters[i]();
 			rss[i] = Math.max(rss[i], treeRssBytes(pid));
 		});
 	}
@@ -100,7 +101,7 @@ const met = (ok, value) => (Number.isFinite(value) ? ok : null);
 emit({
 	id: "top-cost",
 	title: "2. `top` CPU and memory beside `perf top -F 99 -g`",
-	method: `Both in 160x45 tmux panes at once, 99 Hz, every CPU busy with test/fixtures/ratio-burn, ${seconds} s per run; CPU time of each whole process tree from /proc, as % of one core, over ${FIRST[0]}–${FIRST[1]} s (first window) and ${STEADY[0]}–${STEADY[1]} s (steady window) after start; peak resident memory (sampled each second). Ratios per run, then medians of ${runs} runs.`,
+	method: `Both in 160x45 tmux panes at once, 99 Hz, every CPU busy with test/fixtures/ratio-burn, ${seconds} s per run; CPU time of each whole process tree from /proc (utime + stime of every process seen in it, read each second; a process that exits keeps its last reading), as % of one core, over ${FIRST[0]}–${FIRST[1]} s (first window) and ${STEADY[0]}–${STEADY[1]} s (steady window) after start; peak resident memory (sampled each second). Ratios per run, then medians of ${runs} runs.`,
 	columns: ["run", `tsprof ${FIRST.join("–")} s`, `perf top ${FIRST.join("–")} s`, `tsprof ${STEADY.join("–")} s`, `perf top ${STEADY.join("–")} s`, "steady ratio", "tsprof MB", "perf top MB"],
 	rows: [
 		...rows.map((r) => [r.run, `${fmt(r.firstOurs, 2)}%`, `${fmt(r.firstTheirs, 2)}%`, `${fmt(r.steadyOurs, 2)}%`, `${fmt(r.steadyTheirs, 2)}%`, fmt(ratio(r.steadyOurs, r.steadyTheirs), 2), fmt(r.rssOurs, 0), fmt(r.rssTheirs, 0)]),
