@@ -13,7 +13,7 @@
  */
 import type { CfiInput, CfiSection } from "./cfi.js";
 import { CfiError, FdeCompiler } from "./cfi.js";
-import { CFA_MASK, CFA_NONE, type UnwindRows } from "./table.js";
+import { CFA_MASK, CFA_NONE, lastRowAtOrBefore, type UnwindRows } from "./table.js";
 
 /** DW_EH_PE_datarel | DW_EH_PE_sdata4: the one table encoding linkers write. */
 const TABLE_DATAREL_SDATA4 = 0x3b;
@@ -99,17 +99,8 @@ export class LazyUnwindTable implements UnwindRows {
 		let first = this.first[i];
 		if (first === NOT_COMPILED) first = this.compile(i);
 		if (first < 0 || !(vaddr < this.end[i])) return -1;
-		// The last row of this FDE that starts at or before vaddr.
-		const pcs = this.compiler.sink.pcs;
-		let lo = first;
-		let hi = first + this.count[i] - 1;
-		if (hi < lo || !(vaddr >= pcs[lo])) return -1;
-		while (lo < hi) {
-			const mid = (lo + hi + 1) >> 1;
-			if (pcs[mid] <= vaddr) lo = mid;
-			else hi = mid - 1;
-		}
-		return (this.compiler.sink.kinds[lo] & CFA_MASK) === CFA_NONE ? -1 : lo;
+		const row = lastRowAtOrBefore(this.compiler.sink.pcs, first, first + this.count[i] - 1, vaddr);
+		return row < 0 || (this.compiler.sink.kinds[row] & CFA_MASK) === CFA_NONE ? -1 : row;
 	}
 
 	private initialLoc(i: number): number {

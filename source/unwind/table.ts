@@ -59,6 +59,17 @@ export interface UnwindRows {
 	find(vaddr: number): number;
 }
 
+/** The last of rows [lo, hi] whose pc is at or before vaddr, or -1; the rows are sorted by pc. */
+export function lastRowAtOrBefore(pcs: Float64Array, lo: number, hi: number, vaddr: number): number {
+	if (hi < lo || !(vaddr >= pcs[lo])) return -1;
+	while (lo < hi) {
+		const mid = (lo + hi + 1) >> 1;
+		if (pcs[mid] <= vaddr) lo = mid;
+		else hi = mid - 1;
+	}
+	return lo;
+}
+
 /** Compiled call frame information of one file, all of it at once. */
 export class UnwindTable implements UnwindRows {
 	/** Start address of each row; a row holds until the next one. */
@@ -90,15 +101,7 @@ export class UnwindTable implements UnwindRows {
 
 	/** Index of the row that covers `vaddr`, or -1 when no row does. */
 	find(vaddr: number): number {
-		const pcs = this.pcs;
-		let lo = 0;
-		let hi = this.length - 1;
-		if (hi < 0 || !(vaddr >= pcs[0])) return -1;
-		while (lo < hi) {
-			const mid = (lo + hi + 1) >> 1;
-			if (pcs[mid] <= vaddr) lo = mid;
-			else hi = mid - 1;
-		}
-		return (this.kinds[lo] & CFA_MASK) === CFA_NONE ? -1 : lo;
+		const i = lastRowAtOrBefore(this.pcs, 0, this.length - 1, vaddr);
+		return i < 0 || (this.kinds[i] & CFA_MASK) === CFA_NONE ? -1 : i;
 	}
 }
