@@ -4,7 +4,7 @@
  * is a binary search there, and only the FDEs of functions that samples pass
  * through are ever compiled. For node's 76,000 FDEs that is the difference
  * between 0.9 s (and 6 MiB of rows) before the first stack of a new binary
- * is unwound, and a few microseconds (ARCHITECTURE.md, Cost).
+ * is unwound, and a few microseconds (ARCHITECTURE.md, Unwinding).
  *
  * The header comes from the binary like everything else, so it is checked:
  * its table must fit, each FDE it points at must lie in .eh_frame and begin
