@@ -308,10 +308,7 @@ export const PROG_PERF_EVENT = 7;
  * which was 40 s of each storm run.
  */
 export async function armed(child, timeoutMs = 20_000, which = (p) => p.type === PROG_PERF_EVENT) {
-	if (!statsOn) {
-		enableBpfStats();
-		statsOn = true;
-	}
+	if (!statsOn) enableBpfStats();
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
 		const prog = bpfPrograms(child.pid).find(which);

@@ -102,12 +102,6 @@ int append_event(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-template <typename T>
-void put(std::vector<uint8_t>& out, const T& v) {
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(&v);
-  out.insert(out.end(), p, p + sizeof(T));
-}
-
 uint64_t monotonic_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -438,7 +438,7 @@ export class SamplerSession implements LiveSource {
  * Wall-clock ms of a CLOCK_MONOTONIC instant (the addon's and the BPF
  * programs' clock, which is also process.hrtime's).
  */
-export function wallClockMs(monotonicNs: bigint): number {
+function wallClockMs(monotonicNs: bigint): number {
 	return Date.now() - Number(process.hrtime.bigint() - monotonicNs) / 1e6;
 }
 

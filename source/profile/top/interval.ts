@@ -293,8 +293,10 @@ export class IntervalAccumulator {
 
 	/** Closes the interval at the newest drain instant added (else at `nowMs`) and starts the next one there. */
 	take(nowMs: number): ClosedInterval {
-		// The drain instant when one since the start is known, else the caller's now.
-		const endMs = this.#coveredMs > this.#startMs && this.#coveredMs <= nowMs ? this.#coveredMs : nowMs;
+		// The newest drain instant, unless it is from another clock (after now).
+		const coveredMs = this.#coveredMs <= nowMs ? this.#coveredMs : 0;
+		// It ends the interval when a drain came since the start; else now does.
+		const endMs = coveredMs > this.#startMs ? coveredMs : nowMs;
 		const closed: ClosedInterval = {
 			startMs: this.#startMs,
 			endMs,
@@ -310,7 +312,7 @@ export class IntervalAccumulator {
 		};
 		// Samples drained later cover the time since the last drain, even when
 		// this interval had none and ended at nowMs.
-		this.reset(this.#coveredMs > 0 && this.#coveredMs <= nowMs ? this.#coveredMs : endMs);
+		this.reset(coveredMs > 0 ? coveredMs : endMs);
 		return closed;
 	}
 
