@@ -82,6 +82,8 @@ export class PprofEncoder {
 	readonly #locationIds = new Map<string, number>();
 	// Frames are mostly shared objects (symbol caches): their identity skips the key.
 	readonly #frameIds = new Map<Frame, number>();
+	/** Location ids of a frames array: stacks the session named before come back as the same array. */
+	readonly #stackIds = new WeakMap<readonly Frame[], number[]>();
 	/** Mapping, function and location fields found since the last chunk. */
 	readonly #tables = new ProtoWriter();
 	readonly #sub = new ProtoWriter();
@@ -191,10 +193,12 @@ export class PprofEncoder {
 			out.uint(P.period, period);
 		}
 		const body = new ProtoWriter();
-		const ids: number[] = [];
 		for (const s of samples) {
-			ids.length = 0;
-			for (const f of s.frames) ids.push(this.#locationId(f));
+			let ids = this.#stackIds.get(s.frames);
+			if (ids === undefined) {
+				ids = s.frames.map((f) => this.#locationId(f));
+				this.#stackIds.set(s.frames, ids);
+			}
 			const sample = this.#sub;
 			sample.packed(1, ids, this.#sub2);
 			const value = Math.max(0, Math.round(s.value));

@@ -35,6 +35,8 @@ export class Recorder {
 	readonly #frameIds = new Map<Frame, number>();
 	readonly #frameIdsByContent = new Map<string, number>();
 	readonly #entries = new Map<string, Entry>();
+	/** The frame ids of a frames array, as they end a key; the session hands the same array out for a stack it named before. */
+	readonly #stackKeys = new WeakMap<readonly Frame[], string>();
 	#dirty: Entry[] = [];
 	#count = 0;
 
@@ -71,6 +73,16 @@ export class Recorder {
 		return id;
 	}
 
+	#stackKey(frames: readonly Frame[]): string {
+		let key = this.#stackKeys.get(frames);
+		if (key === undefined) {
+			key = "";
+			for (let i = 0; i < frames.length; i++) key += `,${this.#frameId(frames[i])}`;
+			this.#stackKeys.set(frames, key);
+		}
+		return key;
+	}
+
 	/** Sum of sample values recorded so far. */
 	get samples(): number {
 		return this.#count;
@@ -79,8 +91,7 @@ export class Recorder {
 	/** Adds a batch; a stack seen before for the same thread adds to its value. */
 	add(batch: { readonly samples: readonly Sample[] }): void {
 		for (const s of batch.samples) {
-			let key = `${s.pid}:${s.tid}:${s.startNs}:${s.comm}:${s.exe}:${s.waitReason ?? ""}`;
-			for (const f of s.frames) key += `,${this.#frameId(f)}`;
+			const key = `${s.pid}:${s.tid}:${s.startNs}:${s.comm}:${s.exe}:${s.waitReason ?? ""}${this.#stackKey(s.frames)}`;
 			let e = this.#entries.get(key);
 			if (e === undefined) {
 				e = { sample: s, value: 0, taken: 0, dirty: false };

@@ -18,6 +18,7 @@ import type { ProcReader } from "../process/procfs.js";
 import { Symbolizer } from "../symbols/symbolizer.js";
 import { Reason, unknownName } from "../symbols/unknown.js";
 import { isReturnAddress, Unwinder } from "../unwind/unwinder.js";
+import { StackFrames } from "./stack-frames.js";
 import { spliceStacks, type UnwoundStack, type UserUnwinder } from "./user-stack.js";
 import { waitReason } from "./wait-reason.js";
 import { type DrainPolicy, nextDrainDelay } from "./drain-policy.js";
@@ -108,6 +109,7 @@ export class SamplerSession implements LiveSource {
 	private lastCounts?: Pick<Drain, "counters" | "cleanup">;
 	private sidebandLost = 0;
 	private truncatedStacks = 0;
+	private readonly stackFrames = new StackFrames<Frame>();
 	/** performance.now() when the probes were armed: where the measured window begins. */
 	armedAtMs = 0;
 	private blockedNs = 0;
@@ -260,17 +262,17 @@ export class SamplerSession implements LiveSource {
 		for (const r of sideband) if (r.kind === "lost") this.sidebandLost += r.lost;
 		this.applyInOrder(drain.events, sideband, exited);
 		// Identical stacks of one thread become one weighted sample, named once.
-		const merged = new Map<string, { record: SampleRecord; user?: UnwoundStack; value: number }>();
+		const merged = new Map<string, { key: string; record: SampleRecord; user?: UnwoundStack; value: number }>();
 		for (const r of drain.samples) {
 			if (this.followed && !this.followed.has(r.pid)) continue;
 			const user = r.regs ? this.unwinder.unwind(r.pid, this.table.resolve(r.pid, r.startNs, r.execId).image, r.regs, r.stack, r.stackCut) : undefined;
 			const key = `${r.where}/${user ? pcsKey(user.pcs) : ""}/${user?.truncated}`;
 			const m = merged.get(key);
 			if (m) m.value++;
-			else merged.set(key, { record: r, user, value: 1 });
+			else merged.set(key, { key, record: r, user, value: 1 });
 		}
 		const samples: Sample[] = [];
-		for (const m of merged.values()) samples.push(this.sample(m.record, m.user, m.value));
+		for (const m of merged.values()) samples.push(this.sample(m.key, m.record, m.user, m.value));
 		const offCpu = this.options.offCpu ? this.blocked(drain.offCpu) : undefined;
 		// Everything before this drain began has now been processed.
 		this.table.release(drain.drainKtimeNs);
@@ -297,20 +299,25 @@ export class SamplerSession implements LiveSource {
 		}
 	}
 
-	private sample(r: SampleRecord, user: UnwoundStack | undefined, value: number): Sample {
+	/** One sample of stack `key` (process, thread, kernel stack, user addresses). */
+	private sample(key: string, r: SampleRecord, user: UnwoundStack | undefined, value: number): Sample {
 		const { process, image } = this.table.resolve(r.pid, r.startNs, r.execId);
-		const frames: Frame[] = [];
-		const kips = r.kernelIps;
-		for (let i = 0; i < kips.length; i++) frames.push(this.symbolizer.kernelFrame(kips[i], i > 0));
-		if (user) {
-			// The first user address is where the thread was interrupted (or
-			// entered the kernel); the rest are return addresses.
-			for (let i = 0; i < user.pcs.length; i++) frames.push(this.symbolizer.userFrame(r.pid, image, user.pcs[i], isReturnAddress(user, i)));
-			if (user.truncated) {
-				this.truncatedStacks += value;
-				frames.push(truncationFrame(user.truncated));
+		let frames = this.stackFrames.get(key, image.mappings);
+		if (frames === undefined) {
+			const jitFramesBefore = this.symbolizer.jitFrames;
+			const named: Frame[] = [];
+			const kips = r.kernelIps;
+			for (let i = 0; i < kips.length; i++) named.push(this.symbolizer.kernelFrame(kips[i], i > 0));
+			if (user) {
+				// The first user address is where the thread was interrupted (or
+				// entered the kernel); the rest are return addresses.
+				for (let i = 0; i < user.pcs.length; i++) named.push(this.symbolizer.userFrame(r.pid, image, user.pcs[i], isReturnAddress(user, i)));
+				if (user.truncated) named.push(truncationFrame(user.truncated));
 			}
+			if (this.symbolizer.jitFrames === jitFramesBefore) this.stackFrames.set(key, image.mappings, named);
+			frames = named;
 		}
+		if (user?.truncated) this.truncatedStacks += value;
 		this.samples += value;
 		return {
 			pid: r.pid,

@@ -67,6 +67,12 @@ export class Symbolizer {
 	private fileHits = 0;
 	private fileMisses = 0;
 	private fileErrors = 0;
+	/**
+	 * Frames named through a JIT's map so far. Those names change as the JIT
+	 * writes its map, so a caller that keeps named stacks keeps none that
+	 * raised this count.
+	 */
+	jitFrames = 0;
 
 	constructor(options: SymbolizerOptions = {}) {
 		this.files = new LRUCache({ max: options.maxFiles ?? 512 });
@@ -129,7 +135,10 @@ export class Symbolizer {
 		const m = image.find(ip);
 		if (!m) return this.unmapped(pid, image, ip);
 		// JIT code moves and its map grows: the JIT names cache their own frames.
-		if (isAnonymousPath(m.path)) return this.jit.frame(pid, image, ip, { start: m.start, limit: m.end, offset: m.pgoff });
+		if (isAnonymousPath(m.path)) {
+			this.jitFrames++;
+			return this.jit.frame(pid, image, ip, { start: m.start, limit: m.end, offset: m.pgoff });
+		}
 		let named = this.frameCache.get(m);
 		if (!named) {
 			named = { range: { start: m.start, limit: m.end, offset: m.pgoff }, frames: new Map() };
@@ -149,6 +158,7 @@ export class Symbolizer {
 	 */
 	private unmapped(pid: number, image: Image, ip: bigint): Frame {
 		if (this.jit.hasMap(pid, image)) {
+			this.jitFrames++;
 			const frame = this.jit.frame(pid, image, ip);
 			if (!frame.unknownReason) return frame;
 		}
