@@ -76,8 +76,11 @@ export class Recorder {
 	#stackKey(frames: readonly Frame[]): string {
 		let key = this.#stackKeys.get(frames);
 		if (key === undefined) {
-			key = "";
-			for (let i = 0; i < frames.length; i++) key += `,${this.#frameId(frames[i])}`;
+			const ids = new Array<number>(frames.length);
+			for (let i = 0; i < frames.length; i++) ids[i] = this.#frameId(frames[i]);
+			// One flat string: a key grown by += is a chain of a string per
+			// frame, and this one is kept as long as its stack is.
+			key = `,${ids.join(",")}`;
 			this.#stackKeys.set(frames, key);
 		}
 		return key;

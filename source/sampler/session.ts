@@ -262,10 +262,12 @@ export class SamplerSession implements LiveSource {
 		for (const r of sideband) if (r.kind === "lost") this.sidebandLost += r.lost;
 		this.applyInOrder(drain.events, sideband, exited);
 		// Identical stacks of one thread become one weighted sample, named once.
+		// This drain's stacks live in its buffer; the last drain's are gone.
+		this.unwinder.forgetStacks?.();
 		const merged = new Map<string, { key: string; record: SampleRecord; user?: UnwoundStack; value: number }>();
 		for (const r of drain.samples) {
 			if (this.followed && !this.followed.has(r.pid)) continue;
-			const user = r.regs ? this.unwinder.unwind(r.pid, this.table.resolve(r.pid, r.startNs, r.execId).image, r.regs, r.stack, r.stackCut) : undefined;
+			const user = r.regs ? this.unwinder.unwind(r.pid, this.table.resolve(r.pid, r.startNs, r.execId).image, r.regs, r.stack, r.stackCut, r.tid) : undefined;
 			const key = `${r.where}/${user ? pcsKey(user.pcs) : ""}/${user?.truncated}`;
 			const m = merged.get(key);
 			if (m) m.value++;

@@ -25,7 +25,13 @@ export interface UserUnwinder {
 	 * `stack` starts at `regs.sp`; `stackCut` says the kernel stopped copying
 	 * at its budget rather than at the end of the stack.
 	 */
-	unwind(pid: number, image: Image, regs: UserRegs, stack: Uint8Array, stackCut: boolean): UnwoundStack;
+	unwind(pid: number, image: Image, regs: UserRegs, stack: Uint8Array, stackCut: boolean, tid?: number): UnwoundStack;
+	/**
+	 * The stack copies handed over so far are about to be overwritten. An
+	 * unwinder that keeps a thread's last walk to join (given `tid`) must
+	 * drop it.
+	 */
+	forgetStacks?(): void;
 	/** Files whose tables it compiled, or failed to. */
 	stats?(): { readonly tables: { readonly misses: number; readonly errors: number } };
 }

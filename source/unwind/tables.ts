@@ -88,8 +88,11 @@ export function tableOfFile(path: string): FileTable {
 
 const TABLE_OVERHEAD = 256;
 
-/** Per-mapping memo: the identity its file was found under, or why it was not. */
-type MappingEntry = { readonly key: string } | { readonly error: string };
+/**
+ * Per-mapping memo: the identity its file was found under and its table as of
+ * eviction count \`epoch\`, or why it was not found.
+ */
+type MappingEntry = { readonly key: string; table: FileTable; epoch: number } | { readonly error: string };
 
 /**
  * `get(pid, mapping): FileTable` opens the mapped file through the same
@@ -106,6 +109,8 @@ export class TableCache {
 	private hits = 0;
 	private misses = 0;
 	private errors = 0;
+	// Tables evicted so far: a mapping's memo is good while this has not moved.
+	private evictions = 0;
 
 	constructor(options: TableCacheOptions = {}) {
 		this.procRoot = options.procRoot ?? "/proc";
@@ -113,6 +118,9 @@ export class TableCache {
 		this.files = new LRUCache({
 			maxSize: options.maxBytes ?? 64 * 1024 * 1024,
 			sizeCalculation: (v) => ("table" in v ? v.table.byteSize : 0) + TABLE_OVERHEAD,
+			dispose: () => {
+				this.evictions++;
+			},
 		});
 	}
 
@@ -122,9 +130,18 @@ export class TableCache {
 		const known = this.byMapping.get(m);
 		if (known) {
 			if ("error" in known) return known;
+			// Every unwind asks once per file it passes: while nothing was
+			// evicted the memo stands, and an LRU lookup (which allocates)
+			// is only needed to renew the table's place after an eviction.
+			if (known.epoch === this.evictions) {
+				this.hits++;
+				return known.table;
+			}
 			const hit = this.files.get(known.key);
 			if (hit) {
 				this.hits++;
+				known.table = hit;
+				known.epoch = this.evictions;
 				return hit;
 			}
 		}
@@ -137,7 +154,7 @@ export class TableCache {
 		const cached = viaKey === undefined ? undefined : this.files.get(viaKey);
 		if (viaKey !== undefined && cached) {
 			this.hits++;
-			this.byMapping.set(m, { key: viaKey });
+			this.byMapping.set(m, { key: viaKey, table: cached, epoch: this.evictions });
 			return cached;
 		}
 		let lastError = "cannot open";
@@ -164,7 +181,7 @@ export class TableCache {
 			this.byMapping.set(m, e);
 			return e;
 		}
-		this.byMapping.set(m, "error" in found.result ? found.result : { key: found.key });
+		this.byMapping.set(m, "error" in found.result ? found.result : { key: found.key, table: found.result, epoch: this.evictions });
 		if (m.fileKey && "table" in found.result) this.byFileKey.set(m.fileKey, found.key);
 		return found.result;
 	}

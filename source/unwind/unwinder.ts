@@ -28,6 +28,7 @@ import {
 	type UnwindRows,
 } from "./table.js";
 import { type FileTable, TableCache, type TableStats } from "./tables.js";
+import { type ThreadWalk, ThreadWalks } from "./thread-walks.js";
 
 /** User registers at the sample (from the task's pt_regs, so user mode even for a kernel-mode sample). */
 export type UnwindRegs = UserRegs;
@@ -90,6 +91,8 @@ export interface UnwinderStats {
 	readonly leafRecoveries: number;
 	/** Signal frames stepped over through the ucontext. */
 	readonly signalFrames: number;
+	/** Frames taken from the thread's last walk where the two met (thread-walks.ts). */
+	readonly joinedFrames: number;
 	readonly tables: TableStats;
 }
 
@@ -113,7 +116,9 @@ const UC_RIP = 40 + 16 * 8;
 
 const MEMO_SLOTS = 8;
 
-// Read results below 0 are failures; a value past 2^53 reads as NaN.
+// What a read of the stack copy found; the word itself is left in the
+// unwinder's \`word\` (a value past 2^53, no user address, reads as NaN).
+const READ_OK = 0;
 const READ_BELOW = -1;
 const READ_PAST = -2;
 
@@ -149,6 +154,7 @@ export class Unwinder implements UserUnwinder {
 	// The stack being read; set per unwind so that reads need no closure.
 	private view: DataView = new DataView(new ArrayBuffer(0));
 	private base = 0;
+	private readonly word = new Float64Array(1);
 	// The row found by the last lookup.
 	private table: UnwindRows | undefined;
 	// Mappings met in the unwind under way (see resolve).
@@ -161,24 +167,61 @@ export class Unwinder implements UserUnwinder {
 	private pastEnd: TruncationReason = "stack copy too short";
 	// Signal frames of the unwind under way.
 	private interrupted: number[] | undefined;
+	// The thread's last walk, which this one may join, and the record of this one.
+	private readonly walks: ThreadWalks;
+	private joinWith: ThreadWalk | undefined;
+	private recording: ThreadWalk | undefined;
+	// Lowest offset read for the frame under way, and one past the highest read in the walk.
+	private frameLow = Number.POSITIVE_INFINITY;
+	private readEnd = 0;
+	private joinedFrames = 0;
 
 	constructor(options: UnwinderOptions = {}) {
 		this.tables = options.tables ?? new TableCache({ procRoot: options.procRoot, maxBytes: options.maxTableBytes });
 		this.maxDepth = Math.max(1, options.maxDepth ?? 127);
+		this.walks = new ThreadWalks(this.maxDepth);
 	}
 
-	/** Unwinds one sample of process `pid` (which may have exited) through its image; `stack` starts at regs.sp. */
-	unwind(pid: number, image: Image, regs: UnwindRegs, stack: Uint8Array, stackCut = false): UnwindResult {
-		return this.unwindCopy(pid, image, regs, { start: regs.sp, bytes: stack }, stackCut);
+	/** The stack copies unwound so far are about to be overwritten: forget the walks that refer to them. */
+	forgetStacks(): void {
+		this.walks.forget();
+	}
+
+	/**
+	 * Unwinds one sample of process `pid` (which may have exited) through its
+	 * image; `stack` starts at regs.sp. With thread `tid` given, the walk may
+	 * join that thread's last one (see thread-walks.ts) until `forgetStacks`.
+	 */
+	unwind(pid: number, image: Image, regs: UnwindRegs, stack: Uint8Array, stackCut = false, tid?: number): UnwindResult {
+		return this.unwindCopy(pid, image, regs, { start: regs.sp, bytes: stack }, stackCut, tid);
 	}
 
 	/** As {@link unwind}, for a copy of user memory that starts at `copy.start`. */
-	unwindCopy(pid: number, image: Image, regs: UnwindRegs, stack: StackCopy, stackCut = false): UnwindResult {
+	unwindCopy(pid: number, image: Image, regs: UnwindRegs, stack: StackCopy, stackCut = false, tid?: number): UnwindResult {
 		this.unwinds++;
 		this.pastEnd = stackCut ? "stack copy too short" : "unreadable memory";
 		const pcs: bigint[] = [regs.ip];
 		this.interrupted = undefined;
+		this.joinWith = tid === undefined ? undefined : this.walks.joinable(tid, image);
+		this.joinWith?.rewind();
+		const rec = tid === undefined ? undefined : this.walks.recording(tid);
+		this.recording = rec;
+		this.frameLow = Number.POSITIVE_INFINITY;
+		this.readEnd = 0;
 		const result = this.walk(pid, image, regs, stack, pcs);
+		// Only a walk that ended on what its frames hold can be joined: one
+		// that ran off its copy or out of depth would end elsewhere in another.
+		if (rec !== undefined && tid !== undefined && this.interrupted === undefined && result !== "stack copy too short" && result !== "unreadable memory" && result !== "depth limit") {
+			const last = pcs.length - 1;
+			if (this.frameLow + this.base < rec.lowestRead[last]) rec.lowestRead[last] = this.frameLow + this.base;
+			rec.end = Math.max(rec.end, this.readEnd + this.base);
+			rec.result = pcs;
+			rec.ending = result;
+			rec.finish(pcs.length);
+			this.walks.keep(tid, rec, image, stack.bytes, this.base);
+		}
+		this.joinWith = undefined;
+		this.recording = undefined;
 		// Tables stay owned by the cache and its byte budget, not by this memo.
 		for (let i = 0; i < this.memoCount; i++) this.memoFile[i] = undefined;
 		this.table = undefined;
@@ -202,6 +245,25 @@ export class Unwinder implements UserUnwinder {
 		let isReturn = false;
 		for (;;) {
 			if (pcs.length >= this.maxDepth) return "depth limit";
+			const frame = pcs.length - 1;
+			const rec = this.recording;
+			if (rec !== undefined) {
+				if (frame > 0) rec.lowestRead[frame - 1] = this.frameLow + this.base;
+				this.frameLow = Number.POSITIVE_INFINITY;
+				rec.pcs[frame] = pc;
+				rec.sps[frame] = sp;
+				rec.bps[frame] = bp;
+				rec.lowestRead[frame] = Number.POSITIVE_INFINITY;
+				rec.byFramePointer[frame] = 0;
+				if (frame === 0) rec.end = 0;
+			}
+			const old = this.joinWith;
+			// After a signal frame the next pc is no return address, as it was in the last walk.
+			if (old !== undefined && frame > 0 && this.interrupted === undefined) {
+				const j = old.join(pc, sp, bp, bytes, this.base);
+				if (j >= 0 && frame + old.depth - j <= this.maxDepth) return this.joinAt(old, j, pcs, rec);
+				if (j >= 0) this.joinWith = undefined;
+			}
 			// Outside every file mapping (JIT code in anonymous memory, which
 			// keeps frame pointers in V8 and most JITs) only the frame pointer can go on.
 			const slot = this.resolve(pid, image, pc, pcBig);
@@ -220,12 +282,15 @@ export class Unwinder implements UserUnwinder {
 					cfa = bp + t.cfaOffsets[row];
 				} else if (cfaKind === CFA_PLT) cfa = sp + t.cfaOffsets[row] + ((pc & 15) >= t.rbpOffsets[row] ? 8 : 0);
 				else if (cfaKind === CFA_SIGNAL) {
-					const rip = this.read(sp + UC_RIP);
-					if (rip < 0) return this.readFailure(rip);
-					const rsp = this.read(sp + UC_RSP);
-					if (rsp < 0) return this.readFailure(rsp);
-					const rbp = this.read(sp + UC_RBP);
-					if (rbp === READ_BELOW || rbp === READ_PAST) return this.readFailure(rbp);
+					let status = this.read(sp + UC_RIP - this.base);
+					if (status !== READ_OK) return this.readFailure(status);
+					const rip = this.word[0];
+					status = this.read(sp + UC_RSP - this.base);
+					if (status !== READ_OK) return this.readFailure(status);
+					const rsp = this.word[0];
+					status = this.read(sp + UC_RBP - this.base);
+					if (status !== READ_OK) return this.readFailure(status);
+					const rbp = this.word[0];
 					if (Number.isNaN(rip) || rip === 0) return undefined;
 					if (!(rsp > sp)) return "sp not increasing";
 					this.signalFrames++;
@@ -242,22 +307,27 @@ export class Unwinder implements UserUnwinder {
 				const raRule = kind & RA_MASK;
 				if (raRule === RA_UNDEFINED) return undefined;
 				if (raRule === RA_UNSUPPORTED) return "unsupported rule";
-				ra = this.read(cfa - 8);
-				if (ra === READ_BELOW || ra === READ_PAST) return this.readFailure(ra);
+				const status = this.read(cfa - 8 - this.base);
+				if (status !== READ_OK) return this.readFailure(status);
+				ra = this.word[0];
 				const rbpRule = kind & RBP_MASK;
 				if (rbpRule === RBP_AT_CFA) {
-					nextBp = this.read(cfa + t.rbpOffsets[row]);
-					if (nextBp === READ_BELOW || nextBp === READ_PAST) return this.readFailure(nextBp);
+					const status = this.read(cfa + t.rbpOffsets[row] - this.base);
+					if (status !== READ_OK) return this.readFailure(status);
+					nextBp = this.word[0];
 				} else if (rbpRule !== RBP_SAME) nextBp = Number.NaN;
 				if (pcs.length === 1 && cfaKind === CFA_RSP) this.leafRecoveries++;
 			} else {
 				if (Number.isNaN(bp) || bp < sp) return m ? "no CFI" : "no mapping";
 				cfa = bp + 16;
-				ra = this.read(bp + 8);
-				if (ra === READ_BELOW || ra === READ_PAST) return m ? "no CFI" : this.readFailure(ra);
-				nextBp = this.read(bp);
-				if (nextBp === READ_BELOW || nextBp === READ_PAST) return m ? "no CFI" : this.readFailure(nextBp);
+				let status = this.read(bp + 8 - this.base);
+				if (status !== READ_OK) return m ? "no CFI" : this.readFailure(status);
+				ra = this.word[0];
+				status = this.read(bp - this.base);
+				if (status !== READ_OK) return m ? "no CFI" : this.readFailure(status);
+				nextBp = this.word[0];
 				this.fpFallbacks++;
+				if (this.recording !== undefined) this.recording.byFramePointer[pcs.length - 1] = 1;
 			}
 			if (ra === 0) return undefined;
 			if (Number.isNaN(ra)) return "no mapping";
@@ -269,6 +339,32 @@ export class Unwinder implements UserUnwinder {
 			bp = nextBp;
 			isReturn = true;
 		}
+	}
+
+	/**
+	 * Ends the walk where it meets frame `j` of the thread's last walk, which
+	 * is the frame just pushed: the rest of that walk, and how it ended, are
+	 * what this one would find.
+	 */
+	private joinAt(old: ThreadWalk, j: number, pcs: bigint[], rec: ThreadWalk | undefined): TruncationReason | undefined {
+		const at = pcs.length - 1;
+		for (let k = j + 1; k < old.depth; k++) pcs.push(old.result[k]);
+		for (let k = j; k < old.depth; k++) this.fpFallbacks += old.byFramePointer[k];
+		this.joinedFrames += old.depth - j;
+		if (rec !== undefined) {
+			for (let k = j; k < old.depth; k++) {
+				const to = at + k - j;
+				rec.pcs[to] = old.pcs[k];
+				rec.sps[to] = old.sps[k];
+				rec.bps[to] = old.bps[k];
+				rec.lowestRead[to] = old.lowestRead[k];
+				rec.byFramePointer[to] = old.byFramePointer[k];
+			}
+			// This walk's own reads count from frame \`at\`'s lowest on.
+			this.frameLow = Number.POSITIVE_INFINITY;
+			rec.end = old.end;
+		}
+		return old.ending as TruncationReason | undefined;
 	}
 
 	/** Finds the row for `pc` in mapping `m`, leaving its table in this.table; -1 when there is none. */
@@ -302,14 +398,20 @@ export class Unwinder implements UserUnwinder {
 		return file.table.find(vaddr);
 	}
 
-	/** The u64 at user address `addr` in the stack copy, NaN when it is no user address, or READ_BELOW/READ_PAST. */
-	private read(addr: number): number {
-		const off = addr - this.base;
+	/**
+	 * Reads the u64 at offset `off` of the stack copy into \`word[0]\`. The
+	 * offset and the status are small integers and the word goes through a
+	 * typed array: V8 does not inline this call, and a user address passed
+	 * or returned as a plain number would be a heap allocation per read.
+	 */
+	private read(off: number): number {
 		if (!(off >= 0)) return READ_BELOW;
 		if (off + 8 > this.view.byteLength) return READ_PAST;
+		if (off < this.frameLow) this.frameLow = off;
+		if (off + 8 > this.readEnd) this.readEnd = off + 8;
 		const hi = this.view.getUint32(off + 4, true);
-		if (hi >= 0x200000) return Number.NaN;
-		return hi * 0x1_0000_0000 + this.view.getUint32(off, true);
+		this.word[0] = hi >= 0x200000 ? Number.NaN : hi * 0x1_0000_0000 + this.view.getUint32(off, true);
+		return READ_OK;
 	}
 
 	private readFailure(code: number): TruncationReason {
@@ -324,6 +426,7 @@ export class Unwinder implements UserUnwinder {
 			fpFallbacks: this.fpFallbacks,
 			leafRecoveries: this.leafRecoveries,
 			signalFrames: this.signalFrames,
+			joinedFrames: this.joinedFrames,
 			tables: this.tables.stats(),
 		};
 	}

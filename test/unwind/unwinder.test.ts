@@ -178,3 +178,87 @@ describe("unwinding real stack images", { skip }, () => {
 		assert.notDeepEqual(r2.pcs, r1.pcs);
 	});
 });
+
+describe("a thread's next walk joins its last one where the two stacks meet", { skip }, () => {
+	const TID = 4242;
+	const regs = (c: Capture) => ({ ip: c.ip, sp: c.sp, bp: c.bp });
+
+	/** The offset in `c.stack` of the word holding return address `pc`, searched from the top down. */
+	function slotOf(c: Capture, pc: bigint): number {
+		const view = new DataView(c.stack.buffer, c.stack.byteOffset, c.stack.byteLength);
+		for (let off = c.stack.length - 8; off >= 0; off -= 8) if (view.getBigUint64(off, true) === pc) return off;
+		return -1;
+	}
+
+	test("the same stack walked twice gives the same result, the second time mostly joined", () => {
+		const c = captures.deep;
+		const u = unwinder();
+		const first = u.unwind(GONE_PID, c.image, regs(c), c.stack, false, TID);
+		assert.equal(u.stats().joinedFrames, 0, "nothing to join on a thread's first walk");
+		const second = u.unwind(GONE_PID, c.image, regs(c), c.stack.slice(), false, TID);
+		assert.deepEqual(second.pcs, first.pcs);
+		assert.equal(second.truncated, first.truncated);
+		assert.equal(u.stats().joinedFrames, first.pcs.length - 1, "every frame after the leaf comes from the last walk");
+		assert.equal(u.stats().leafRecoveries, 2);
+	});
+
+	test("frame-pointer frames taken from the last walk still count as fallbacks", () => {
+		const c = captures.fpDeep;
+		const alone = unwinder();
+		alone.unwind(GONE_PID, c.image, regs(c), c.stack);
+		const u = unwinder();
+		u.unwind(GONE_PID, c.image, regs(c), c.stack, false, TID);
+		u.unwind(GONE_PID, c.image, regs(c), c.stack, false, TID);
+		assert.ok(u.stats().joinedFrames > 0);
+		assert.equal(u.stats().fpFallbacks, 2 * alone.stats().fpFallbacks);
+	});
+
+	test("changed bytes above the meeting frame refuse the join, and the walk reads them", () => {
+		const c = captures.deep;
+		const u = unwinder();
+		const first = u.unwind(GONE_PID, c.image, regs(c), c.stack, false, TID);
+		// main's return address, zeroed: the walk must now end at main.
+		const names0 = names(c, first);
+		const at = slotOf(c, first.pcs[names0.indexOf("main") + 1]);
+		assert.ok(at > 0, "main's return address is on the copied stack");
+		const changed = c.stack.slice();
+		changed.fill(0, at, at + 8);
+		const fresh = unwinder().unwind(GONE_PID, c.image, regs(c), changed);
+		const again = u.unwind(GONE_PID, c.image, regs(c), changed, false, TID);
+		assert.deepEqual(again.pcs, fresh.pcs);
+		assert.equal(names(c, again).at(-1), "main");
+		assert.ok(again.pcs.length < first.pcs.length);
+	});
+
+	test("no join across threads, process images, mapping changes or forgotten copies", () => {
+		const c = captures.deep;
+		const cases: [string, (u: Unwinder) => void][] = [
+			["another thread", (u) => u.unwind(GONE_PID, c.image, regs(c), c.stack, false, TID + 1)],
+			["another image", (u) => u.unwind(GONE_PID, c.image.clone(), regs(c), c.stack, false, TID)],
+			["forgotten copies", (u) => {
+				u.forgetStacks();
+				u.unwind(GONE_PID, c.image, regs(c), c.stack, false, TID);
+			}],
+			["new mappings", (u) => {
+				const image = c.image.clone();
+				u.unwind(GONE_PID, image, regs(c), c.stack, false, TID);
+				image.add({ ...image.mappings[0], start: 0x1000n, end: 0x2000n });
+				u.unwind(GONE_PID, image, regs(c), c.stack, false, TID);
+			}],
+		];
+		for (const [what, second] of cases) {
+			const u = unwinder();
+			u.unwind(GONE_PID, c.image, regs(c), c.stack, false, TID);
+			second(u);
+			assert.equal(u.stats().joinedFrames, 0, what);
+		}
+	});
+
+	test("a walk cut short is not kept to be joined", () => {
+		const c = captures.deep;
+		const u = unwinder();
+		u.unwind(GONE_PID, c.image, regs(c), c.stack.subarray(0, 24), true, TID);
+		u.unwind(GONE_PID, c.image, regs(c), c.stack, false, TID);
+		assert.equal(u.stats().joinedFrames, 0);
+	});
+});
