@@ -82,28 +82,52 @@ static __always_inline void note_stack_error(long id, __u64 *lost)
 		__sync_fetch_and_add(lost, 1);
 }
 
+/* Where a copy from sp may stop without cutting a stack short: the main
+ * thread's outermost frame (_start's) lies just below mm->start_stack, the
+ * word holding argc, and above it exec left only argv, envp and auxv. Those
+ * strings and vectors are often a page or more, and reading user memory
+ * costs here by the byte (ARCHITECTURE.md, Cost). A few words past argc
+ * stay in the copy for an unwinder that looks one word beyond _start.
+ * Any other stack (a thread's, a signal or coroutine stack) lies far from
+ * start_stack, and gets 0: no such end. */
+#define TSPROF_STACK_END_SLACK 64
+static __always_inline __u64 main_stack_end(struct task_struct *task, __u64 sp)
+{
+	__u64 end = task->mm->start_stack + TSPROF_STACK_END_SLACK;
+
+	return end > sp && end - sp <= TSPROF_STACK_COPY_MAX ? end : 0;
+}
+
 /* Copies the user stack from sp upwards into out: first to the end of sp's
- * page, then page by page, until the budget or the first page that cannot
- * be read. One read that crossed the end of the stack mapping would fail
- * whole, which is why it goes page by page. Returns the bytes copied. */
-static __always_inline __u32 copy_user_stack(__u8 *out, __u64 sp, __u32 *flags)
+ * page, then page by page, until the budget, the main stack's end or the
+ * first page that cannot be read. One read that crossed the end of the
+ * stack mapping would fail whole, which is why it goes page by page.
+ * Returns the bytes copied. */
+static __always_inline __u32 copy_user_stack(__u8 *out, __u64 sp, __u64 end, __u32 *flags)
 {
 	/* 64-bit: a 32-bit copy that the compiler zero-extends for the bounds
 	 * check would leave the verifier unsure of the register passed on. */
 	__u64 budget = stack_copy_bytes & ~7u;
-	__u64 n = 0, len;
+	__u64 n = 0, len, want;
 	__u64 addr = sp;
+	__u32 cut = TSPROF_SAMPLE_COPY_BUDGET;
 
 	if (budget > TSPROF_STACK_COPY_MAX)
 		budget = TSPROF_STACK_COPY_MAX;
+	/* Reaching the end of the main stack is where the stack ends, not a cut. */
+	if (end && end - sp < budget) {
+		budget = (end - sp + 7) & ~7ull;
+		cut = 0;
+	}
 	for (int i = 0; i < TSPROF_STACK_COPY_MAX / TSPROF_PAGE_SIZE + 1; i++) {
 		if (n >= budget) {
-			*flags |= TSPROF_SAMPLE_COPY_BUDGET;
+			*flags |= cut;
 			break;
 		}
 		len = TSPROF_PAGE_SIZE - (addr & (TSPROF_PAGE_SIZE - 1));
-		if (len > budget - n)
-			len = budget - n;
+		want = budget - n;
+		if (len > want)
+			len = want;
 		/* Bounds the verifier can see on the very registers of the call. */
 		barrier_var(len);
 		barrier_var(n);
@@ -158,7 +182,7 @@ int on_cpu_clock(struct bpf_perf_event_data *ctx)
 			s->hdr.sp = regs->sp;
 			s->hdr.bp = regs->bp;
 			s->hdr.flags |= TSPROF_SAMPLE_USER_REGS;
-			n = copy_user_stack(s->data, s->hdr.sp, &s->hdr.flags);
+			n = copy_user_stack(s->data, s->hdr.sp, main_stack_end(task, s->hdr.sp), &s->hdr.flags);
 		}
 	}
 	if (n > TSPROF_STACK_COPY_MAX)
@@ -264,7 +288,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	struct tsprof_offcpu *s;
 	struct pt_regs *regs;
 	__u32 zero = 0, tid = prev->pid;
-	__u64 n = 0, k, u = 0;
+	__u64 n = 0, k, u = 0, end;
 	long r;
 	int kthread = prev->flags & PF_KTHREAD;
 
@@ -295,7 +319,15 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 			/* Near the top of the stack the whole window may not be mapped:
 			 * then only up to the end of sp's page. */
 			n = TSPROF_OFFCPU_STACK;
-			if (bpf_probe_read_user(s->data, TSPROF_OFFCPU_STACK, (void *)s->sp) != 0) {
+			end = main_stack_end(prev, s->sp);
+			if (end && end - s->sp < n) {
+				n = (end - s->sp + 7) & ~7ull;
+				barrier_var(n);
+				if (n > TSPROF_OFFCPU_STACK)
+					n = TSPROF_OFFCPU_STACK;
+				if (bpf_probe_read_user(s->data, n, (void *)s->sp) != 0)
+					n = 0;
+			} else if (bpf_probe_read_user(s->data, TSPROF_OFFCPU_STACK, (void *)s->sp) != 0) {
 				n = TSPROF_PAGE_SIZE - (s->sp & (TSPROF_PAGE_SIZE - 1));
 				barrier_var(n);
 				if (n > TSPROF_OFFCPU_STACK)

@@ -23,7 +23,8 @@
 #define TSPROF_OFFCPU_STACK 2048
 #define TSPROF_EVENTS_BYTES (1 << 20)
 /* The most user stack one sample copies (the budget itself is set at load,
- * up to this). Copies start at the user sp and stop at the budget or at the
+ * up to this). Copies start at the user sp and stop at the budget, at the
+ * main thread's outermost frame (just above mm->start_stack), or at the
  * first page that cannot be read: the end of the stack mapping. */
 #define TSPROF_STACK_COPY_MAX 16384
 #define TSPROF_PAGE_SIZE 4096

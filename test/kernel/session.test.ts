@@ -158,6 +158,18 @@ test("a session sees a process exec and exit, and attributes its samples to it",
 		);
 	}
 	assert.ok(session.stats().samples >= n);
+	// The main thread's copy ends a few words above argc, where exec's
+	// strings begin, whatever the depth of the sample: the same end every
+	// time, and never a cut. Up to the stack mapping's end, it was pages.
+	const copies = drains.flatMap((d) => d.samples).filter((r) => r.pid === pid && r.execId === exec.execId && r.regs);
+	assert.ok(copies.length >= 8, `samples after the exec: ${copies.length}`);
+	const ends = new Set(copies.map((r) => (r.regs?.sp ?? 0n) + BigInt(r.stack.length)));
+	assert.equal(ends.size, 1, `one end of the copies: ${[...ends].map((e) => e.toString(16))}`);
+	for (const r of copies) {
+		assert.equal(r.stackCut, false);
+		assert.ok(r.stack.length > 0 && r.stack.length < 1024, `a shallow stack's copy is small: ${r.stack.length} bytes`);
+	}
+	assert.ok(burning.every((s) => s.frames.some((f) => f.name === "main")), "every brief_burn_xyz sample reaches main");
 	await session.close();
 });
 
