@@ -7,7 +7,7 @@ import { Image } from "../../source/process/image.js";
 import { KernelSymbols } from "../../source/symbols/kallsyms.js";
 import { Symbolizer } from "../../source/symbols/symbolizer.js";
 import { type UnwindResult, Unwinder } from "../../source/unwind/unwinder.js";
-import { type Capture, NO_FP, buildFixture, capture, haveTools } from "./fixture.js";
+import { type Capture, NO_FP, buildFixture, capture, haveTools, readelfRows } from "./fixture.js";
 
 const skip = !haveTools() && process.env.CI !== "true" ? "needs gcc and readelf" : false;
 // The fixture has exited when it is unwound, as a short-lived process has:
@@ -135,6 +135,30 @@ describe("unwinding real stack images", { skip }, () => {
 		const c = captures.deep;
 		const r = unwind(unwinder(), c, c.stack.subarray(64), c.sp + 64n);
 		assert.equal(r.truncated, "unreadable memory");
+	});
+
+	test("in an epilogue whose rbp rule points below sp, rbp is the caller's again and the walk goes on", () => {
+		const c = captures.deep;
+		// libc's epilogues pop rbp and move the CFA, and keep rbp's save rule:
+		// a row "CFA rsp+16, rbp at CFA-48" is one where rbp was popped already.
+		const libc = c.image.mappings.find((m) => /libc\.so/.test(m.path));
+		assert.ok(libc, "the fixture maps libc's code");
+		const rows = readelfRows(libc.path);
+		// Its code segment's addresses are its file offsets, as in every libc here.
+		const inCode = (loc: number) => BigInt(loc) >= libc.pgoff && BigInt(loc) < libc.pgoff + (libc.end - libc.start);
+		const popped = rows.find((r) => inCode(r.loc) && r.cfa === "rsp+16" && /^c-(\d+)$/.test(r.rbp) && Number(r.rbp.slice(2)) > 16 && r.ra === "c-8");
+		assert.ok(popped, "libc has an epilogue row with rbp's slot below sp");
+		// The sample is in that epilogue with one word popped to go: its return
+		// address is the leaf's, into level3.
+		const sp = c.sp - 8n;
+		const stack = new Uint8Array(8 + c.stack.length);
+		stack.set(c.stack, 8);
+		const u = unwinder();
+		const r = u.unwindCopy(GONE_PID, c.image, { ip: libc.start - libc.pgoff + BigInt(popped.loc), sp, bp: c.bp }, { start: sp, bytes: stack });
+		const got = names(c, r);
+		assert.equal(r.truncated, undefined, got.join(" <- "));
+		assertCallers(got, ["level3", "level2", "level1", "main"]);
+		assert.equal(got.at(-1), "_start");
 	});
 
 	test("a return address outside every mapping ends with no mapping", () => {
