@@ -165,10 +165,12 @@ test("a session sees a process exec and exit, and attributes its samples to it",
 	assert.ok(copies.length >= 8, `samples after the exec: ${copies.length}`);
 	const ends = new Set(copies.map((r) => (r.regs?.sp ?? 0n) + BigInt(r.stack.length)));
 	assert.equal(ends.size, 1, `one end of the copies: ${[...ends].map((e) => e.toString(16))}`);
-	for (const r of copies) {
-		assert.equal(r.stackCut, false);
-		assert.ok(r.stack.length > 0 && r.stack.length < 1024, `a shallow stack's copy is small: ${r.stack.length} bytes`);
-	}
+	for (const r of copies) assert.equal(r.stackCut, false);
+	// ld.so's start-up frames take kilobytes; brief_burn_xyz's stack, where
+	// most samples are, takes a few hundred bytes.
+	const lengths = copies.map((r) => r.stack.length).sort((a, b) => a - b);
+	const median = lengths[lengths.length >> 1];
+	assert.ok(median > 0 && median < 1024, `a shallow stack's copy is small: ${lengths}`);
 	assert.ok(burning.every((s) => s.frames.some((f) => f.name === "main")), "every brief_burn_xyz sample reaches main");
 	await session.close();
 });
