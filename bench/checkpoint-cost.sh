@@ -3,7 +3,7 @@
 # busy, beside `tsprof top` in batch mode over the same time; optionally
 # beside another build's record (the code before a change), and the bytes
 # per sample of the recording beside `perf record -g` on the same workload.
-# Usage: bench/checkpoint-cost.sh [SECONDS=60] [OTHER_CHECKOUT]   (as root, after npm install)
+# Usage: [BURNER=bash|c] bench/checkpoint-cost.sh [SECONDS=60] [OTHER_CHECKOUT]   (as root, after npm install)
 # One run of each; CPU is utime+stime of the recorder from /proc, in % of one core.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,9 +11,16 @@ secs=${1:-60}
 other=${2:-}
 work=$(mktemp -d /tmp/tsprof-ckpt-XXXXXX)
 burners=()
-cleanup() { kill "${burners[@]}" 2>/dev/null; rm -rf "$work"; }
+cleanup() { kill -9 "${burners[@]}" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-for _ in $(seq "$(nproc)"); do (while :; do :; done) & burners+=($!); done
+# BURNER=c keeps the CPUs busy with a compiled loop (shallow stacks, frame
+# pointers) instead of bash loops (stacks ~100 frames deep, no frame pointers).
+if [ "${BURNER:-bash}" = c ]; then
+  gcc -O1 -fno-omit-frame-pointer -o "$work/loop" bench/workloads/loop.c || exit 1
+  for _ in $(seq "$(nproc)"); do "$work/loop" 100000 >/dev/null & burners+=($!); done
+else
+  for _ in $(seq "$(nproc)"); do (while :; do :; done) & burners+=($!); done
+fi
 
 # cpu_of PID: utime+stime in clock ticks
 cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
