@@ -23,6 +23,25 @@ const volatile __u32 offcpu_kernel_threads = 0;
  * itself, a feedback loop that costs more than it tells (its header shows
  * its CPU); perf top's own cost is likewise not what users profile. */
 const volatile __u32 self_tgid = 0;
+/* --pid: only the processes in `followed` are sampled, so the others pay
+ * nothing for a profile that would drop their samples anyway. */
+const volatile __u32 follow_pids = 0;
+
+/* The processes followed: filled before arming, each process a followed
+ * one forks added at its fork, each removed at its exit. Allocated on use;
+ * without --pid user space shrinks it to one entry before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TSPROF_FOLLOWED_PROCESSES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, __u8);
+} followed SEC(".maps");
+
+static __always_inline int unfollowed(__u32 tgid)
+{
+	return follow_pids && !bpf_map_lookup_elem(&followed, &tgid);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -158,7 +177,7 @@ int on_cpu_clock(struct bpf_perf_event_data *ctx)
 	id = bpf_get_current_pid_tgid();
 	if ((__u32)id == 0)
 		return 0; /* the idle task */
-	if ((id >> 32) == self_tgid)
+	if ((id >> 32) == self_tgid || unfollowed(id >> 32))
 		return 0;
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
@@ -251,6 +270,14 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	/* New threads fire this too; only new processes matter here. */
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;
+	/* Before the child can run, so its first sample is kept. A full map
+	 * leaves the child unfollowed: a fork bomb past 65,536 live processes. */
+	if (follow_pids && !unfollowed(BPF_CORE_READ(parent, tgid))) {
+		__u32 child_tgid = BPF_CORE_READ(child, tgid);
+		__u8 one = 1;
+
+		bpf_map_update_elem(&followed, &child_tgid, &one, BPF_ANY);
+	}
 	e = reserve_event(TSPROF_EVENT_FORK, child);
 	if (!e)
 		return 0;
@@ -274,6 +301,11 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	 * last thread, when signal->live has dropped to zero. */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
+	if (follow_pids) {
+		__u32 tgid = BPF_CORE_READ(task, tgid);
+
+		bpf_map_delete_elem(&followed, &tgid);
+	}
 	e = reserve_event(TSPROF_EVENT_EXIT, task);
 	if (!e)
 		return 0;
@@ -292,7 +324,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	long r;
 	int kthread = prev->flags & PF_KTHREAD;
 
-	if (tid == 0 || (kthread && !offcpu_kernel_threads) || prev->tgid == self_tgid)
+	if (tid == 0 || (kthread && !offcpu_kernel_threads) || prev->tgid == self_tgid || unfollowed(prev->tgid))
 		return;
 	/* A thread's last switch-out, on its way out of the kernel for good:
 	 * nothing will switch it in again. */

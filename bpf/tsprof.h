@@ -17,6 +17,8 @@
  * the two stacks (kernel, user) taken at switch-out. */
 #define TSPROF_OFFCPU_THREADS 32768
 #define TSPROF_OFFCPU_DEPTH 64
+/* --pid: processes followed at once, those named and their descendants. */
+#define TSPROF_FOLLOWED_PROCESSES 65536
 /* The top of the user stack kept with each block: enough for the unwinder
  * to find the callers of a frameless libc wrapper (read, futex wait, ...),
  * where the frame-pointer walk skips a caller. */

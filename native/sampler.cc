@@ -159,6 +159,21 @@ Napi::Value Sampler::Open(const Napi::CallbackInfo& info) {
     opts.offcpu_kernel_threads = off.Get("kernelThreads").ToBoolean().Value();
     opts.offcpu_ring_bytes = off.Get("ringBytes").ToNumber().Int64Value();
   }
+  if (o.Has("pids") && o.Get("pids").IsArray()) {
+    Napi::Array pids = o.Get("pids").As<Napi::Array>();
+    for (uint32_t i = 0; i < pids.Length(); i++) {
+      int64_t pid = pids.Get(i).ToNumber().Int64Value();
+      if (pid <= 0 || pid > INT32_MAX) {
+        Napi::RangeError::New(env, "pids must be positive process ids").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      opts.pids.push_back(static_cast<uint32_t>(pid));
+    }
+    if (opts.pids.size() > TSPROF_FOLLOWED_PROCESSES) {
+      Napi::RangeError::New(env, "too many pids to follow").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
   auto pow2 = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0; };
   if (opts.frequency_hz <= 0 || !pow2(opts.sideband_pages)) {
     Napi::RangeError::New(env, "frequencyHz must be > 0 and sidebandPages a power of two").ThrowAsJavaScriptException();
@@ -193,8 +208,10 @@ std::string Sampler::open_all(const OpenOptions& opts) {
   skel_->rodata->min_block_ns = static_cast<__u64>(opts.min_block_ns);
   skel_->rodata->offcpu_kernel_threads = opts.offcpu_kernel_threads ? 1 : 0;
   skel_->rodata->self_tgid = static_cast<__u32>(getpid());
+  skel_->rodata->follow_pids = opts.pids.empty() ? 0 : 1;
   int err = bpf_map__set_max_entries(skel_->maps.samples, static_cast<__u32>(opts.sample_ring_bytes));
   if (!err && opts.off_cpu) err = bpf_map__set_max_entries(skel_->maps.offcpu, static_cast<__u32>(opts.offcpu_ring_bytes));
+  if (!err && opts.pids.empty()) err = bpf_map__set_max_entries(skel_->maps.followed, 1);
   // Not asked for: not loaded at all, so it costs nothing.
   if (!err && !opts.off_cpu) err = bpf_program__set_autoload(skel_->progs.on_switch, false);
   if (!err && !opts.cpu_samples) err = bpf_program__set_autoload(skel_->progs.on_cpu_clock, false);
@@ -214,6 +231,12 @@ std::string Sampler::open_all(const OpenOptions& opts) {
     close_all();
     return msg;
   };
+  // Before anything is attached: the first sample of a followed process is kept.
+  for (uint32_t pid : opts.pids) {
+    __u8 one = 1;
+    if (bpf_map__update_elem(skel_->maps.followed, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY) != 0)
+      return fail("cannot follow pid " + std::to_string(pid) + ": " + errno_text(errno));
+  }
 
   std::vector<int> cpus = online_cpus();
   if (cpus.empty()) return fail("cannot read the online CPUs from /sys/devices/system/cpu/online");

@@ -81,6 +81,8 @@ class Sampler : public Napi::ObjectWrap<Sampler> {
     int64_t min_block_ns = 0;
     bool offcpu_kernel_threads = false;
     int64_t offcpu_ring_bytes = 0;
+    // --pid: sample only these processes and their descendants; empty: all.
+    std::vector<uint32_t> pids;
   };
   void sweep_offcpu_starts();
   void consume_locked();

@@ -12,6 +12,11 @@ export interface OpenOptions {
 	readonly stackCopyBytes: number;
 	/** Size of the samples ring, a power of two. */
 	readonly sampleRingBytes: number;
+	/**
+	 * Sample only these processes and every process they start, from the
+	 * kernel on (absent or empty: every process).
+	 */
+	readonly pids?: readonly number[];
 	/** Whether the cpu-clock sampler is attached (default true). */
 	readonly cpuSamples?: boolean;
 	/** Measure off-CPU time too: the sched_switch program is loaded only then. */

@@ -141,6 +141,7 @@ export class SamplerSession implements LiveSource {
 			stackCopyBytes,
 			sampleRingBytes: sampleRingBytes(options.frequencyHz, cpus, stackCopyBytes, options.drainIntervalMs ?? DEFAULT_DRAIN_MS),
 			cpuSamples: options.cpuSamples ?? true,
+			...(options.pids && options.pids.length > 0 ? { pids: options.pids } : {}),
 			...(options.offCpu
 				? {
 						offCpu: {

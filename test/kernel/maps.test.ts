@@ -110,7 +110,8 @@ test("after a storm of 1000 processes the off-CPU map is back to its baseline", 
 	const infos = await Promise.all(
 		ids.map((id) => bpftool<MapInfo>("map", "show", "id", String(id))),
 	);
-	const watched = infos.filter((m) => m.type === "hash");
+	// The other hash map, of the processes --pid follows, is unused here.
+	const watched = infos.filter((m) => m.type === "hash" && m.name !== "followed");
 	assert.deepEqual(
 		watched.map((m) => m.name),
 		["offcpu_start"],
@@ -180,6 +181,44 @@ test("after a storm of 1000 processes the off-CPU map is back to its baseline", 
 		`exited processes still kept: ${stats.deferredProcesses}`,
 	);
 	assert.deepEqual(errors, []);
+	await s.close();
+	session = undefined;
+});
+
+test("following a process, the kernel's map of followed processes holds its storm and lets each go at its exit", {
+	skip,
+}, async () => {
+	const parent = scratch.start(storm, ["-w", "300", "4", brief, "1"]);
+	await waitForLines(parent, 1);
+	const s = await SamplerSession.start(
+		{ kernel: loadKernel(), proc: new ProcFs() },
+		{ frequencyHz: 199, drainIntervalMs: 250, pids: [parent.pid] },
+		cpus().length,
+	);
+	session = s;
+	let stormSamples = 0;
+	s.subscribe((b) => {
+		for (const x of b.samples) if (x.comm === "brief-burn") stormSamples += x.value;
+	});
+	const infos = await Promise.all(s.kernelIds().maps.map((id) => bpftool<MapInfo>("map", "show", "id", String(id))));
+	const followed = infos.find((m) => m.name === "followed");
+	assert.ok(followed, `a map of followed processes: ${JSON.stringify(infos)}`);
+	assert.equal(await entries(followed.id), 1, "the storm's parent, before it starts anything");
+	parent.child.stdin?.end("go\n");
+	let peak = 0;
+	let done = false;
+	void parent.exited.then(() => {
+		done = true;
+	});
+	while (!done) {
+		peak = Math.max(peak, await entries(followed.id));
+		await sleep(20);
+	}
+	assert.equal((await parent.exited).code, 0);
+	await s.tick();
+	assert.ok(peak > 1, `the storm's processes were followed: peak ${peak}`);
+	assert.equal(await entries(followed.id), 0, "every followed process took its entry with it");
+	assert.ok(stormSamples >= 20, `samples of the storm's processes: ${stormSamples}`);
 	await s.close();
 	session = undefined;
 });

@@ -57,10 +57,10 @@ function teeKernel(drains: Drain[]): Kernel {
 	};
 }
 
-async function startSession(drains: Drain[] = []): Promise<SamplerSession> {
+async function startSession(drains: Drain[] = [], pids?: number[]): Promise<SamplerSession> {
 	const session = await SamplerSession.start(
 		{ kernel: teeKernel(drains), proc: new ProcFs() },
-		{ frequencyHz: 99, drainIntervalMs: 100 },
+		{ frequencyHz: 99, drainIntervalMs: 100, ...(pids ? { pids } : {}) },
 		cpus().length,
 	);
 	sessions.push(session);
@@ -173,6 +173,33 @@ test("a session sees a process exec and exit, and attributes its samples to it",
 	assert.ok(median > 0 && median < 1024, `a shallow stack's copy is small: ${lengths}`);
 	assert.ok(burning.every((s) => s.frames.some((f) => f.name === "main")), "every brief_burn_xyz sample reaches main");
 	await session.close();
+});
+
+test("with pids, the kernel samples only those processes and what they start", {
+	skip,
+}, async () => {
+	const outsider = scratch.start(brief, ["3000"]);
+	// The shell burns nothing; its child starts once the probes are armed.
+	const parent = scratch.start("/bin/sh", ["-c", `sleep 1; ${brief} 400`]);
+	const drains: Drain[] = [];
+	const session = await startSession(drains, [parent.pid]);
+	await parent.exited;
+	await session.tick();
+	outsider.child.kill("SIGKILL");
+	await session.close();
+	const events = drains.flatMap((d) => d.events);
+	const family = new Set([parent.pid]);
+	for (const e of events) if (e.type === "fork" && family.has(e.ppid)) family.add(e.pid);
+	assert.ok(family.size >= 2, `the shell's child was seen starting: ${[...family]}`);
+	const samples = drains.flatMap((d) => d.samples);
+	const child = samples.filter((r) => r.pid !== parent.pid && family.has(r.pid));
+	assert.ok(child.length >= 10, `400 ms of the child's CPU at 99 Hz, got ${child.length} samples`);
+	const strangers = samples.filter((r) => !family.has(r.pid));
+	assert.deepEqual(
+		[...new Set(strangers.map((r) => r.pid))],
+		[],
+		`no process outside the tree is sampled, the outsider (${outsider.pid}) included`,
+	);
 });
 
 test("close() leaves none of the session's programs or maps in the kernel", {
