@@ -38,9 +38,9 @@ struct {
 	__type(value, __u8);
 } followed SEC(".maps");
 
-static __always_inline int unfollowed(__u32 tgid)
+static __always_inline int is_followed(__u32 tgid)
 {
-	return follow_pids && !bpf_map_lookup_elem(&followed, &tgid);
+	return bpf_map_lookup_elem(&followed, &tgid) != 0;
 }
 
 struct {
@@ -177,7 +177,7 @@ int on_cpu_clock(struct bpf_perf_event_data *ctx)
 	id = bpf_get_current_pid_tgid();
 	if ((__u32)id == 0)
 		return 0; /* the idle task */
-	if ((id >> 32) == self_tgid || unfollowed(id >> 32))
+	if ((id >> 32) == self_tgid || (follow_pids && !is_followed(id >> 32)))
 		return 0;
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
@@ -272,7 +272,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	/* Before the child can run, so its first sample is kept. A full map
 	 * leaves the child unfollowed: a fork bomb past 65,536 live processes. */
-	if (follow_pids && !unfollowed(BPF_CORE_READ(parent, tgid))) {
+	if (follow_pids && is_followed(BPF_CORE_READ(parent, tgid))) {
 		__u32 child_tgid = BPF_CORE_READ(child, tgid);
 		__u8 one = 1;
 
@@ -324,7 +324,8 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	long r;
 	int kthread = prev->flags & PF_KTHREAD;
 
-	if (tid == 0 || (kthread && !offcpu_kernel_threads) || prev->tgid == self_tgid || unfollowed(prev->tgid))
+	if (tid == 0 || (kthread && !offcpu_kernel_threads) || prev->tgid == self_tgid ||
+	    (follow_pids && !is_followed(prev->tgid)))
 		return;
 	/* A thread's last switch-out, on its way out of the kernel for good:
 	 * nothing will switch it in again. */
