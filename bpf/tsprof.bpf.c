@@ -101,46 +101,45 @@ static __always_inline void note_stack_error(long id, __u64 *lost)
 		__sync_fetch_and_add(lost, 1);
 }
 
-/* Where a copy from sp may stop without cutting a stack short: the main
- * thread's outermost frame (_start's) lies just below mm->start_stack, the
- * word holding argc, and above it exec left only argv, envp and auxv. Those
- * strings and vectors are often a page or more, and reading user memory
- * costs here by the byte (ARCHITECTURE.md, Cost). A few words past argc
- * stay in the copy for an unwinder that looks one word beyond _start.
- * Any other stack (a thread's, a signal or coroutine stack) lies far from
- * start_stack, and gets 0: no such end. */
+/* The bytes of user stack worth copying from sp, at most `budget`. The
+ * main thread's outermost frame (_start's) lies just below mm->start_stack,
+ * the word holding argc, and above it exec left only argv, envp and auxv:
+ * often a page or more, and reading user memory costs here by the byte
+ * (ARCHITECTURE.md, Cost). A few words past argc stay in the copy for an
+ * unwinder that looks one word beyond _start. Any other stack (a thread's,
+ * a signal or coroutine stack) lies far from start_stack and gets the whole
+ * budget. Sets *whole when the main stack's end came first: the copy then
+ * holds the whole stack, and reaching its length is no cut. */
 #define TSPROF_STACK_END_SLACK 64
-static __always_inline __u64 main_stack_end(struct task_struct *task, __u64 sp)
+static __always_inline __u64 stack_copy_len(struct task_struct *task, __u64 sp, __u64 budget, int *whole)
 {
 	__u64 end = task->mm->start_stack + TSPROF_STACK_END_SLACK;
 
-	return end > sp && end - sp <= TSPROF_STACK_COPY_MAX ? end : 0;
+	*whole = end > sp && end - sp < budget;
+	return *whole ? (end - sp + 7) & ~7ull : budget;
 }
 
 /* Copies the user stack from sp upwards into out: first to the end of sp's
- * page, then page by page, until the budget, the main stack's end or the
- * first page that cannot be read. One read that crossed the end of the
- * stack mapping would fail whole, which is why it goes page by page.
- * Returns the bytes copied. */
-static __always_inline __u32 copy_user_stack(__u8 *out, __u64 sp, __u64 end, __u32 *flags)
+ * page, then page by page, until stack_copy_len's length or the first page
+ * that cannot be read. One read that crossed the end of the stack mapping
+ * would fail whole, which is why it goes page by page. Returns the bytes
+ * copied. */
+static __always_inline __u32 copy_user_stack(__u8 *out, struct task_struct *task, __u64 sp, __u32 *flags)
 {
 	/* 64-bit: a 32-bit copy that the compiler zero-extends for the bounds
 	 * check would leave the verifier unsure of the register passed on. */
 	__u64 budget = stack_copy_bytes & ~7u;
 	__u64 n = 0, len, want;
 	__u64 addr = sp;
-	__u32 cut = TSPROF_SAMPLE_COPY_BUDGET;
+	int whole;
 
 	if (budget > TSPROF_STACK_COPY_MAX)
 		budget = TSPROF_STACK_COPY_MAX;
-	/* Reaching the end of the main stack is where the stack ends, not a cut. */
-	if (end && end - sp < budget) {
-		budget = (end - sp + 7) & ~7ull;
-		cut = 0;
-	}
+	budget = stack_copy_len(task, sp, budget, &whole);
 	for (int i = 0; i < TSPROF_STACK_COPY_MAX / TSPROF_PAGE_SIZE + 1; i++) {
 		if (n >= budget) {
-			*flags |= cut;
+			if (!whole)
+				*flags |= TSPROF_SAMPLE_COPY_BUDGET;
 			break;
 		}
 		len = TSPROF_PAGE_SIZE - (addr & (TSPROF_PAGE_SIZE - 1));
@@ -201,7 +200,7 @@ int on_cpu_clock(struct bpf_perf_event_data *ctx)
 			s->hdr.sp = regs->sp;
 			s->hdr.bp = regs->bp;
 			s->hdr.flags |= TSPROF_SAMPLE_USER_REGS;
-			n = copy_user_stack(s->data, s->hdr.sp, main_stack_end(task, s->hdr.sp), &s->hdr.flags);
+			n = copy_user_stack(s->data, task, s->hdr.sp, &s->hdr.flags);
 		}
 	}
 	if (n > TSPROF_STACK_COPY_MAX)
@@ -320,9 +319,9 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	struct tsprof_offcpu *s;
 	struct pt_regs *regs;
 	__u32 zero = 0, tid = prev->pid;
-	__u64 n = 0, k, u = 0, end;
+	__u64 n = 0, k, u = 0;
 	long r;
-	int kthread = prev->flags & PF_KTHREAD;
+	int whole, kthread = prev->flags & PF_KTHREAD;
 
 	if (tid == 0 || (kthread && !offcpu_kernel_threads) || prev->tgid == self_tgid ||
 	    (follow_pids && !is_followed(prev->tgid)))
@@ -349,18 +348,14 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 			s->ip = regs->ip;
 			s->sp = regs->sp;
 			s->bp = regs->bp;
-			/* Near the top of the stack the whole window may not be mapped:
-			 * then only up to the end of sp's page. */
-			n = TSPROF_OFFCPU_STACK;
-			end = main_stack_end(prev, s->sp);
-			if (end && end - s->sp < n) {
-				n = (end - s->sp + 7) & ~7ull;
-				barrier_var(n);
-				if (n > TSPROF_OFFCPU_STACK)
-					n = TSPROF_OFFCPU_STACK;
-				if (bpf_probe_read_user(s->data, n, (void *)s->sp) != 0)
-					n = 0;
-			} else if (bpf_probe_read_user(s->data, TSPROF_OFFCPU_STACK, (void *)s->sp) != 0) {
+			/* The window, less at the main stack's end. Near the top of
+			 * another stack the whole window may not be mapped: then only
+			 * up to the end of sp's page. */
+			n = stack_copy_len(prev, s->sp, TSPROF_OFFCPU_STACK, &whole);
+			barrier_var(n);
+			if (n > TSPROF_OFFCPU_STACK)
+				n = TSPROF_OFFCPU_STACK;
+			if (bpf_probe_read_user(s->data, n, (void *)s->sp) != 0) {
 				n = TSPROF_PAGE_SIZE - (s->sp & (TSPROF_PAGE_SIZE - 1));
 				barrier_var(n);
 				if (n > TSPROF_OFFCPU_STACK)
