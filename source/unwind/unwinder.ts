@@ -311,14 +311,17 @@ export class Unwinder implements UserUnwinder {
 				if (status !== READ_OK) return this.readFailure(status);
 				ra = this.word[0];
 				const rbpRule = kind & RBP_MASK;
-				// A save slot below sp was popped already: gcc's epilogues move
-				// the CFA as they pop but keep the save rules, so in one the
-				// rule points under sp, and rbp holds the caller's value again.
-				if (rbpRule === RBP_AT_CFA && cfa + t.rbpOffsets[row] >= sp) {
-					const status = this.read(cfa + t.rbpOffsets[row] - this.base);
-					if (status !== READ_OK) return this.readFailure(status);
-					nextBp = this.word[0];
-				} else if (rbpRule !== RBP_SAME && rbpRule !== RBP_AT_CFA) nextBp = Number.NaN;
+				if (rbpRule === RBP_AT_CFA) {
+					const slot = cfa + t.rbpOffsets[row];
+					// A save slot below sp was popped already: gcc's epilogues
+					// move the CFA as they pop but keep the save rules, so in one
+					// the rule points under sp, and rbp holds the caller's value again.
+					if (slot >= sp) {
+						const status = this.read(slot - this.base);
+						if (status !== READ_OK) return this.readFailure(status);
+						nextBp = this.word[0];
+					}
+				} else if (rbpRule !== RBP_SAME) nextBp = Number.NaN;
 				if (pcs.length === 1 && cfaKind === CFA_RSP) this.leafRecoveries++;
 			} else {
 				if (Number.isNaN(bp) || bp < sp) return m ? "no CFI" : "no mapping";
