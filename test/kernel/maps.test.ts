@@ -81,6 +81,20 @@ async function lasting(
 	return least;
 }
 
+/** The most entries each map held, read every 20 ms until `done` settles. */
+async function peaksUntil(maps: readonly MapInfo[], done: Promise<unknown>): Promise<Map<number, number>> {
+	const peak = new Map<number, number>();
+	let over = false;
+	void done.then(() => {
+		over = true;
+	});
+	while (!over) {
+		for (const m of maps) peak.set(m.id, Math.max(peak.get(m.id) ?? 0, await entries(m.id)));
+		await sleep(20);
+	}
+	return peak;
+}
+
 test("after a storm of 1000 processes the off-CPU map is back to its baseline", {
 	skip,
 }, async (t) => {
@@ -122,16 +136,7 @@ test("after a storm of 1000 processes the off-CPU map is back to its baseline", 
 
 	// ~1000 processes of ~1 ms of CPU each; watch the maps fill meanwhile.
 	const parent = scratch.start(storm, ["1000", "4", brief, "1"]);
-	const peak = new Map<number, number>();
-	let stormDone = false;
-	void parent.exited.then(() => {
-		stormDone = true;
-	});
-	while (!stormDone) {
-		for (const m of watched)
-			peak.set(m.id, Math.max(peak.get(m.id) ?? 0, await entries(m.id)));
-		await sleep(20);
-	}
+	const peak = await peaksUntil(watched, parent.exited);
 	const end = await parent.exited;
 	assert.equal(end.code, 0, "every process of the storm ran to its end");
 	assert.equal(parent.lines.length, 1001, "the storm started 1000 processes");
@@ -205,15 +210,7 @@ test("following a process, the kernel's map of followed processes holds its stor
 	assert.ok(followed, `a map of followed processes: ${JSON.stringify(infos)}`);
 	assert.equal(await entries(followed.id), 1, "the storm's parent, before it starts anything");
 	parent.child.stdin?.end("go\n");
-	let peak = 0;
-	let done = false;
-	void parent.exited.then(() => {
-		done = true;
-	});
-	while (!done) {
-		peak = Math.max(peak, await entries(followed.id));
-		await sleep(20);
-	}
+	const peak = (await peaksUntil([followed], parent.exited)).get(followed.id) ?? 0;
 	assert.equal((await parent.exited).code, 0);
 	await s.tick();
 	assert.ok(peak > 1, `the storm's processes were followed: peak ${peak}`);
