@@ -136,7 +136,9 @@ static __always_inline __u32 copy_user_stack(__u8 *out, struct task_struct *task
 	if (budget > TSPROF_STACK_COPY_MAX)
 		budget = TSPROF_STACK_COPY_MAX;
 	budget = stack_copy_len(task, sp, budget, &whole);
-	for (int i = 0; i < TSPROF_STACK_COPY_MAX / TSPROF_PAGE_SIZE + 1; i++) {
+	/* A whole budget from an sp inside a page takes one read more than it
+	 * has pages, and one more turn then finds the budget reached. */
+	for (int i = 0; i < TSPROF_STACK_COPY_MAX / TSPROF_PAGE_SIZE + 2; i++) {
 		if (n >= budget) {
 			if (!whole)
 				*flags |= TSPROF_SAMPLE_COPY_BUDGET;

@@ -13,19 +13,21 @@ import type { Kernel, KernelSession } from "../../source/kernel/kernel.js";
 import { ProcFs } from "../../source/process/procfs.js";
 import type { ProcessKey } from "../../source/profile/live.js";
 import type { Sample } from "../../source/profile/model.js";
-import { SamplerSession } from "../../source/sampler/session.js";
+import { defaultStackCopyBytes, SamplerSession } from "../../source/sampler/session.js";
 import { Scratch, waitFor } from "../helpers/kernel-fixtures.js";
 import { requireKernel } from "../helpers/root.js";
 
 const skip = requireKernel();
 let scratch: Scratch;
 let brief: string;
+let deep: string;
 const sessions: SamplerSession[] = [];
 
 before(() => {
 	if (skip) return;
 	scratch = new Scratch("tsprof-session-");
 	brief = scratch.compile("brief-burn");
+	deep = scratch.compile("deep-burn");
 });
 after(async () => {
 	for (const s of sessions) await s.close();
@@ -179,6 +181,33 @@ test("a session sees a process exec and exit, and attributes its samples to it",
 	assert.ok(median > 0 && median < 1024, `a shallow stack's copy is small: ${lengths}`);
 	assert.ok(burning.every((s) => s.frames.some((f) => f.name === "main")), "every brief_burn_xyz sample reaches main");
 	await session.close();
+});
+
+test("a stack deeper than the copy budget is copied to the budget, marked cut, and ends as cut", {
+	skip,
+}, async () => {
+	const drains: Drain[] = [];
+	const session = await startSession(drains);
+	const samples: Sample[] = [];
+	session.subscribe((batch) => samples.push(...batch.samples));
+	// 32 nested calls of 1 KiB each: twice what a copy may take.
+	const child = scratch.start(deep, ["300", "32"]);
+	assert.equal((await child.exited).code, 0);
+	await session.tick();
+	await session.close();
+	const budget = defaultStackCopyBytes(99);
+	const copies = drains.flatMap((d) => d.samples).filter((r) => r.pid === child.pid && r.regs);
+	const full = copies.filter((r) => r.stack.length === budget);
+	assert.ok(full.length >= 8, `copies that took the whole budget: ${full.length} of ${copies.length} (${copies.map((r) => r.stack.length)})`);
+	// A copy that stopped at the budget, not at the end of the stack, says so:
+	// its walk ends for want of copy, not of memory.
+	for (const r of full) assert.equal(r.stackCut, true, `a ${r.stack.length}-byte copy at sp ${r.regs?.sp.toString(16)}`);
+	const burning = samples.filter((s) => s.pid === child.pid && s.frames.some((f) => f.name === "deep_burn_xyz"));
+	assert.ok(burning.length > 0, "samples in deep_burn_xyz");
+	for (const s of burning) {
+		const outermost = s.frames[s.frames.length - 1];
+		assert.match(outermost.name, /stack copy too short/, `outermost frame ${outermost.name}`);
+	}
 });
 
 test("with pids, the kernel samples only those processes and what they start", {
