@@ -3,6 +3,9 @@
 # busy, beside `tsprof top` in batch mode over the same time; optionally
 # beside another build's record (the code before a change), and the bytes
 # per sample of the recording beside `perf record -g` on the same workload.
+# The floor is a `record` that the kernel sends no sample: it follows an idle
+# process (--pid), so what it uses is the process itself (timers, drains,
+# checkpoints, the poller) under the same load, and no sample's handling.
 # Usage: [BURNER=bash|c] bench/checkpoint-cost.sh [SECONDS=60] [OTHER_CHECKOUT]   (as root, after npm install)
 # One run of each; CPU is utime+stime of the recorder from /proc, in % of one core.
 set -uo pipefail
@@ -41,6 +44,9 @@ samples_of() { ./dist/bundle/cli.js report "$1" --json | node -e 'let s="";proce
 measure "record (this build)" ./dist/bundle/cli.js record -o "$work/new.pb.gz" --duration $((secs + 5))
 [ -n "$other" ] && measure "record (other checkout)" env -C "$other" ./dist/bundle/cli.js record -o "$work/old.pb.gz" --duration $((secs + 5))
 measure "top -b" ./dist/bundle/cli.js top -d 1
+sleep $((secs + 30)) & idle=$!
+measure "record, no samples" ./dist/bundle/cli.js record --pid $idle -o "$work/floor.pb.gz" --duration $((secs + 5))
+kill $idle 2>/dev/null
 n=$(samples_of "$work/new.pb.gz"); b=$(stat -c %s "$work/new.pb.gz")
 echo "tsprof record: $n samples, $b bytes, $((b / (n > 0 ? n : 1))) bytes/sample"
 if command -v perf >/dev/null; then
