@@ -20,14 +20,12 @@ import { requireKernel } from "../helpers/root.js";
 const skip = requireKernel();
 let scratch: Scratch;
 let brief: string;
-let deep: string;
 const sessions: SamplerSession[] = [];
 
 before(() => {
 	if (skip) return;
 	scratch = new Scratch("tsprof-session-");
 	brief = scratch.compile("brief-burn");
-	deep = scratch.compile("deep-burn");
 });
 after(async () => {
 	for (const s of sessions) await s.close();
@@ -191,7 +189,7 @@ test("a stack deeper than the copy budget is copied to the budget, marked cut, a
 	const samples: Sample[] = [];
 	session.subscribe((batch) => samples.push(...batch.samples));
 	// 32 nested calls of 1 KiB each: twice what a copy may take.
-	const child = scratch.start(deep, ["300", "32"]);
+	const child = scratch.start(brief, ["300", "32"]);
 	assert.equal((await child.exited).code, 0);
 	await session.tick();
 	await session.close();
@@ -202,8 +200,8 @@ test("a stack deeper than the copy budget is copied to the budget, marked cut, a
 	// A copy that stopped at the budget, not at the end of the stack, says so:
 	// its walk ends for want of copy, not of memory.
 	for (const r of full) assert.equal(r.stackCut, true, `a ${r.stack.length}-byte copy at sp ${r.regs?.sp.toString(16)}`);
-	const burning = samples.filter((s) => s.pid === child.pid && s.frames.some((f) => f.name === "deep_burn_xyz"));
-	assert.ok(burning.length > 0, "samples in deep_burn_xyz");
+	const burning = samples.filter((s) => s.pid === child.pid && s.frames.some((f) => f.name === "brief_burn_xyz"));
+	assert.ok(burning.length > 0, "samples in brief_burn_xyz");
 	for (const s of burning) {
 		const outermost = s.frames[s.frames.length - 1];
 		assert.match(outermost.name, /stack copy too short/, `outermost frame ${outermost.name}`);
