@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,7 +15,6 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
-#include <chrono>
 #include <mutex>
 
 #include "tsprof.h"
@@ -288,6 +289,7 @@ Napi::Value Sampler::Arm(const Napi::CallbackInfo& info) {
   __atomic_store_n(&skel_->bss->armed, 1, __ATOMIC_SEQ_CST);
   if (!poller_.joinable()) {
     stop_poller_ = false;
+    if (stop_fd_ < 0) stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     poller_ = std::thread(&Sampler::poll_loop, this);
   }
   return env.Undefined();
@@ -306,13 +308,32 @@ void Sampler::consume_locked() {
   if (offcpu_ && offcpu_sink_.bytes.size() < kPendingCap) ring_buffer__consume(offcpu_);
 }
 
+// Sleeps until a ring is a quarter full (the BPF side then wakes it), the
+// side band passes its watermark, stop_poller() writes stop_fd_, or
+// kPollMs pass. Edge-triggered: a ring left unread past kPendingCap stays
+// readable, and must not turn this into a busy loop.
 void Sampler::poll_loop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_poller_) {
-    poller_wake_.wait_for(lock, std::chrono::milliseconds(kPollMs));
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  std::vector<int> fds = {stop_fd_};
+  for (ring_buffer* rb : {events_, samples_, offcpu_})
+    if (rb) fds.push_back(ring_buffer__epoll_fd(rb));
+  sideband_.append_fds(fds);
+  for (int fd : fds) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.fd = fd;
+    if (ep >= 0) epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  }
+  epoll_event ready[16];
+  while (true) {
+    // Without epoll (it cannot fail short of fd exhaustion) the timer alone paces the reads.
+    if (ep >= 0) epoll_wait(ep, ready, 16, kPollMs);
+    else usleep(kPollMs * 1000 / 5);
+    std::lock_guard<std::mutex> lock(mu_);
     if (stop_poller_) break;
     consume_locked();
   }
+  if (ep >= 0) ::close(ep);
 }
 
 void Sampler::stop_poller() {
@@ -320,7 +341,10 @@ void Sampler::stop_poller() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_poller_ = true;
   }
-  poller_wake_.notify_all();
+  uint64_t one = 1;
+  if (stop_fd_ >= 0 && write(stop_fd_, &one, sizeof(one)) < 0) {
+    // The poller still stops within kPollMs.
+  }
   if (poller_.joinable()) poller_.join();
 }
 
@@ -437,6 +461,8 @@ Napi::Value Sampler::Drain(const Napi::CallbackInfo& info) {
 void Sampler::close_all() {
   if (skel_) __atomic_store_n(&skel_->bss->armed, 0, __ATOMIC_SEQ_CST);
   stop_poller();
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+  stop_fd_ = -1;
   sideband_.close();
   if (events_) {
     ring_buffer__free(events_);

@@ -35,9 +35,9 @@ std::string Sideband::open(const std::vector<int>& cpus, size_t data_pages) {
     // The same clock as bpf_ktime_get_ns, so records and BPF events merge.
     attr.use_clockid = 1;
     attr.clockid = CLOCK_MONOTONIC;
-    // Read on a timer: never wake anyone.
+    // Read on a timer, or at once when a quarter full (a storm of starts).
     attr.watermark = 1;
-    attr.wakeup_watermark = static_cast<__u32>(data_pages * page_size_);
+    attr.wakeup_watermark = static_cast<__u32>(data_pages * page_size_ / 4);
     int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
     if (fd < 0) {
       std::string msg = "cannot open the side-band perf event on CPU " + std::to_string(cpu) + ": " + strerror(errno);
@@ -56,6 +56,10 @@ std::string Sideband::open(const std::vector<int>& cpus, size_t data_pages) {
     rings_.push_back({cpu, fd, base, data_pages * page_size_});
   }
   return "";
+}
+
+void Sideband::append_fds(std::vector<int>& fds) const {
+  for (const auto& r : rings_) fds.push_back(r.fd);
 }
 
 void Sideband::enable() {

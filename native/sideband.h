@@ -24,6 +24,8 @@ class Sideband {
   std::string open(const std::vector<int>& cpus, size_t data_pages);
   /** Starts the records flowing (part of arming). */
   void enable();
+  /** Appends the events' descriptors, readable once a ring is a quarter full. */
+  void append_fds(std::vector<int>& fds) const;
   /**
    * Appends, for each CPU, a tsprof_sideband_chunk header and the raw records
    * written since the last call, and frees that space in the ring.

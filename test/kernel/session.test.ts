@@ -235,6 +235,30 @@ test("with pids, the kernel samples only those processes and what they start", {
 	);
 });
 
+test("a ring filling faster than the poller's timer wakes it: no sample is lost while JavaScript does not drain", {
+	skip,
+}, async () => {
+	const kernel = loadKernel().createSession();
+	// The shell burns nothing; its child, followed from its fork, takes
+	// 16 KiB stack copies at 999 Hz: about 16 MB/s into a 256 KiB ring, which
+	// fills in ~16 ms, far within the poller's one-second timer.
+	const parent = scratch.start("/bin/sh", ["-c", `sleep 0.3; ${brief} 600 32`]);
+	await kernel.open({ frequencyHz: 999, sidebandPages: 16, stackCopyBytes: 16384, sampleRingBytes: 256 * 1024, pids: [parent.pid] });
+	try {
+		kernel.arm();
+		// No drain until the burn is over: only the poller reads the ring.
+		assert.equal((await parent.exited).code, 0);
+		const got = await kernel.drain();
+		const drain = decodeDrain(got.buffer, got.length);
+		const taken = drain.samples.filter((r) => r.pid !== parent.pid).length;
+		const lost = drain.counters.lostSampleRing;
+		assert.ok(taken >= 200, `600 ms of CPU at 999 Hz is ~600 samples, got ${taken}`);
+		assert.ok(lost <= taken / 4, `${lost} samples lost to a full ring, ${taken} taken`);
+	} finally {
+		await kernel.close();
+	}
+});
+
 test("close() leaves none of the session's programs or maps in the kernel", {
 	skip,
 }, async () => {
