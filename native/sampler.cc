@@ -314,15 +314,17 @@ void Sampler::consume_locked() {
 // readable, and must not turn this into a busy loop.
 void Sampler::poll_loop() {
   int ep = epoll_create1(EPOLL_CLOEXEC);
-  std::vector<int> fds = {stop_fd_};
-  for (ring_buffer* rb : {events_, samples_, offcpu_})
-    if (rb) fds.push_back(ring_buffer__epoll_fd(rb));
-  sideband_.append_fds(fds);
-  for (int fd : fds) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLET;
-    ev.data.fd = fd;
-    if (ep >= 0) epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  if (ep >= 0) {
+    std::vector<int> fds = {stop_fd_};
+    for (ring_buffer* rb : {events_, samples_, offcpu_})
+      if (rb) fds.push_back(ring_buffer__epoll_fd(rb));
+    sideband_.append_fds(fds);
+    for (int fd : fds) {
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLET;
+      ev.data.fd = fd;
+      epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    }
   }
   epoll_event ready[16];
   while (true) {

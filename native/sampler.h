@@ -20,7 +20,8 @@
 //   sampler.arm(): void
 //       Sets the .bss `armed` flag and enables the side-band events, so every
 //       probe starts at once; then a native thread starts emptying the rings
-//       into memory every 200 ms, so they never fill while JavaScript is busy.
+//       into memory once a second, and at once when one is a quarter full,
+//       so they never fill while JavaScript is busy.
 //   sampler.drain(into?: ArrayBuffer): Promise<{ buffer: ArrayBuffer, length: number }>
 //       Collects events, side-band records, samples and off-CPU blocks, and
 //       now and then deletes the off-CPU entries of threads that are gone.
